@@ -1,0 +1,124 @@
+/**
+ * Configuration: validated once at start from an environment-like record, then frozen. Only
+ * `main.ts` passes `process.env` in; everything else receives a `Config`.
+ */
+import os from "node:os";
+import { z } from "zod";
+import { DEFAULT_MAX_CONTENT_BYTES } from "./protocol/schemas.js";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Every variable, its default and its meaning. README's table and `.env.example` follow this. */
+const EnvSchema = z.object({
+  /** TCP port for HTTP and Socket.IO. */
+  PORT: int(0, 65_535).default(3000),
+  /** Interface to bind. */
+  HOST: z.string().min(1).default("0.0.0.0"),
+  /** Postgres URL. Absent: an embedded Postgres is started under DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .optional(),
+  /** Direct (non-pooled) URL of the primary, for LISTEN. Default: DATABASE_URL. */
+  DATABASE_LISTEN_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .optional(),
+  /** Most connections in the database pool. */
+  DATABASE_POOL_MAX: int(1, 500).default(20),
+  /** Where the embedded Postgres keeps its data. */
+  DATA_DIR: z.string().min(1).default(".data"),
+  /** Port of the embedded Postgres (0: any free port). */
+  EMBEDDED_PG_PORT: int(0, 65_535).default(0),
+  /** HS256 secret for JWTs; at least 32 characters. Required unless dev tokens are on. */
+  AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Serve POST /v1/dev/token. Default: true on the embedded database, false otherwise. */
+  AUTH_DEV_TOKENS: bool.optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  /** This node's name in logs, metrics and the connection audit. */
+  NODE_ID: z.string().min(1).max(64).optional(),
+  /** Set by Fly.io on every machine; the default NODE_ID. */
+  FLY_MACHINE_ID: z.string().optional(),
+  /** Region name for the audit; Fly.io sets FLY_REGION. */
+  FLY_REGION: z.string().optional(),
+  /** Largest message `content`, in UTF-8 bytes. */
+  MAX_CONTENT_BYTES: int(1, 10_485_760).default(DEFAULT_MAX_CONTENT_BYTES),
+  /** Comma-separated origins allowed by CORS and Socket.IO, or `*`. */
+  CORS_ORIGINS: z.string().default("*"),
+  /** Milliseconds the shutdown may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Undefined when the embedded Postgres should be started. */
+  databaseUrl: string | undefined;
+  databaseListenUrl: string | undefined;
+  databasePoolMax: number;
+  dataDir: string;
+  embeddedPgPort: number;
+  /** Undefined only when dev tokens are on: a random secret is then made at start. */
+  jwtSecret: string | undefined;
+  devTokens: boolean;
+  logLevel: (typeof LOG_LEVELS)[number];
+  nodeId: string;
+  region: string | undefined;
+  maxContentBytes: number;
+  corsOrigins: string[] | "*";
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+/** Reads the environment, or throws one ConfigError naming every bad variable. */
+export function loadConfig(env: Env): Readonly<Config> {
+  // Empty strings count as unset, as they do in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = EnvSchema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join(".")}: ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const devTokens = e.AUTH_DEV_TOKENS ?? e.DATABASE_URL === undefined;
+  if (!devTokens && e.AUTH_JWT_SECRET === undefined) {
+    problems.push("AUTH_JWT_SECRET: required unless AUTH_DEV_TOKENS=true");
+  }
+  const origins = e.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    databaseListenUrl: e.DATABASE_LISTEN_URL ?? e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    dataDir: e.DATA_DIR,
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    jwtSecret: e.AUTH_JWT_SECRET,
+    devTokens,
+    logLevel: e.LOG_LEVEL,
+    nodeId: e.NODE_ID ?? e.FLY_MACHINE_ID ?? `${os.hostname()}-${process.pid}`,
+    region: e.FLY_REGION,
+    maxContentBytes: e.MAX_CONTENT_BYTES,
+    corsOrigins: origins.includes("*") || origins.length === 0 ? "*" : origins,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}

@@ -1,0 +1,179 @@
+/**
+ * One gateway node: database pool, messaging core, HTTP app and Socket.IO on one Node server.
+ * `main.ts` builds one from the environment; tests build them on port 0 against a test database.
+ */
+import { randomBytes } from "node:crypto";
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { createAdaptorServer } from "@hono/node-server";
+import { createTokenVerifier, type TokenVerifier } from "./auth/tokens.js";
+import type { Config } from "./config.js";
+import { createDatabase, type Database } from "./db/client.js";
+import { runMigrations } from "./db/migrate.js";
+import { createHttpApp } from "./http/app.js";
+import { serveFolder } from "./http/static.js";
+import { createMessaging, type Messaging } from "./messaging/index.js";
+import { createLogger, type Logger } from "./observability/logger.js";
+import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { createRealtimeServer, type RealtimeServer } from "./realtime/server.js";
+
+const require = createRequire(import.meta.url);
+
+/** Where `vite build` puts the web UI. */
+export const WEB_ROOT = fileURLToPath(new URL("../dist/web", import.meta.url));
+
+export interface GatewayOptions {
+  config: Readonly<Config>;
+  /** The database to use (the embedded one's URL when DATABASE_URL is absent). */
+  databaseUrl: string;
+  /** Direct URL of the primary for LISTEN; default `databaseUrl`. */
+  listenUrl?: string;
+  logger?: Logger;
+  /** Apply migrations before serving. Default true. */
+  migrate?: boolean;
+  /** Folder of the built web UI. Default `dist/web`; missing folder: no UI. */
+  webRoot?: string;
+}
+
+export interface Gateway {
+  config: Readonly<Config>;
+  logger: Logger;
+  database: Database;
+  messaging: Messaging;
+  metrics: Metrics;
+  tokens: TokenVerifier;
+  realtime: RealtimeServer;
+  server: HttpServer;
+  /** Starts listening on `config.host:config.port` (0: any free port); resolves to the port. */
+  listen(): Promise<number>;
+  /** `http://127.0.0.1:<port>` once listening. */
+  readonly url: string;
+  /**
+   * Graceful stop: refuse new connections, let in-flight handlers finish, flush the audit,
+   * disconnect sockets (clients reconnect elsewhere), close pools. Bounded by
+   * `config.shutdownTimeoutMs`. Safe to call twice.
+   */
+  close(): Promise<void>;
+}
+
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logLevel, nodeId: config.nodeId });
+  const database = createDatabase({
+    url: options.databaseUrl,
+    max: config.databasePoolMax,
+    applicationName: `tkr-gateway:${config.nodeId}`,
+    logger,
+  });
+  if (options.migrate !== false) await runMigrations(database.pool);
+
+  const metrics = createMetrics({ nodeId: config.nodeId });
+  metrics.observePool("main", database.pool);
+  const secret = config.jwtSecret ?? randomBytes(32).toString("hex");
+  if (!config.jwtSecret) logger.warn("AUTH_JWT_SECRET is not set: dev tokens are signed with a random per-process secret");
+  const tokens = createTokenVerifier({ secret, allowNoExpiry: config.devTokens });
+  const messaging = createMessaging({
+    db: database.db,
+    pool: database.pool,
+    maxContentBytes: config.maxContentBytes,
+    logger: logger.child({ module: "messaging" }),
+    onAppend: (seconds) => metrics.appendLatency.observe(seconds),
+  });
+
+  let realtime: RealtimeServer | undefined;
+  let draining = false;
+  const swaggerRoot = (require("swagger-ui-dist") as { absolutePath(): string }).absolutePath();
+  const webRoot = options.webRoot ?? WEB_ROOT;
+
+  const app = createHttpApp({
+    messaging,
+    tokens,
+    logger,
+    metrics,
+    devTokens: config.devTokens,
+    maxBodyBytes: config.maxContentBytes * 2 + 32_768,
+    corsOrigins: config.corsOrigins,
+    socketCounters: () => metrics.socket,
+    readiness: async () => {
+      const checks: Record<string, boolean> = { accepting: !draining };
+      try {
+        await database.pool.query("select 1");
+        checks.database = true;
+      } catch {
+        checks.database = false;
+      }
+      checks.cluster = realtime?.clusterReady() ?? false;
+      return { ready: Object.values(checks).every(Boolean), checks };
+    },
+    mount: (root) => {
+      root.use("/docs/assets/*", serveFolder({ root: swaggerRoot, prefix: "/docs/assets" }));
+      root.use("*", serveFolder({ root: webRoot, fallback: "index.html", immutablePrefix: "/assets/" }));
+    },
+  });
+
+  const server = createAdaptorServer({ fetch: app.fetch }) as HttpServer;
+  realtime = createRealtimeServer(server, {
+    messaging,
+    tokens,
+    metrics,
+    logger,
+    pool: database.pool,
+    listenUrl: options.listenUrl ?? options.databaseUrl,
+    nodeId: config.nodeId,
+    region: config.region,
+    corsOrigins: config.corsOrigins,
+    maxContentBytes: config.maxContentBytes,
+  });
+  messaging.setPublisher(realtime.publisher);
+
+  let port = 0;
+  let closing: Promise<void> | undefined;
+  const gateway: Gateway = {
+    config,
+    logger,
+    database,
+    messaging,
+    metrics,
+    tokens,
+    realtime,
+    server,
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
+    listen: () =>
+      new Promise<number>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(config.port, config.host, () => {
+          server.off("error", reject);
+          port = (server.address() as AddressInfo).port;
+          logger.info({ port, host: config.host }, "gateway listening");
+          resolve(port);
+        });
+      }),
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        const rt = realtime as RealtimeServer;
+        // Stop taking new HTTP connections and sockets; open ones carry on for now.
+        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        rt.drain();
+        await rt.settle(Math.max(0, deadline - Date.now() - 1_000));
+        await rt.close();
+        server.closeAllConnections();
+        await Promise.race([httpClosed, sleep(Math.max(0, deadline - Date.now()))]);
+        await database.close().catch(() => {});
+        metrics.stop();
+        logger.info("gateway stopped");
+      })();
+      return closing;
+    },
+  };
+  return gateway;
+}
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,111 @@
+/**
+ * `createHttpApp(deps)`: a plain Hono app. Inside a gateway node it shares the port with
+ * Socket.IO; alone (serverless, edge) it serves the same API and publishes through the cluster.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import type { TokenVerifier } from "../auth/tokens.js";
+import type { Messaging } from "../messaging/index.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics, SocketCounters } from "../observability/metrics.js";
+import { GatewayError } from "../protocol/index.js";
+import { errorResponse } from "./errors.js";
+import { buildOpenApiDocument, docsPage } from "./openapi.js";
+import { type AppEnv, createV1Routes } from "./routes.js";
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Record<string, boolean>;
+}
+
+export interface HttpAppDeps {
+  messaging: Messaging;
+  tokens: TokenVerifier;
+  logger: Logger;
+  /** Serve `POST /v1/dev/token`. */
+  devTokens: boolean;
+  /** Largest request body in bytes. Default: 2 × content limit + 32 KiB for the envelope. */
+  maxBodyBytes: number;
+  /** `"*"` or a list of allowed origins. Default `"*"`. */
+  corsOrigins?: string[] | "*";
+  metrics?: Metrics;
+  /** Answers `/readyz`. Default: always ready. */
+  readiness?: () => Promise<ReadinessReport>;
+  /** This node's socket counters for `/metrics/socket`; absent where no Socket.IO server runs. */
+  socketCounters?: () => SocketCounters;
+  /**
+   * Extra routes mounted last, e.g. static files for `/docs` assets and the web UI, which need a
+   * file system and so are added by the Node entry point only.
+   */
+  mount?: (app: Hono<AppEnv>) => void;
+}
+
+export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const log = deps.logger.child({ module: "http" });
+  const openapi = buildOpenApiDocument();
+
+  app.use("*", requestId());
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = c.req.routePath;
+    const status = c.res.status;
+    deps.metrics?.httpRequests.inc({ method: c.req.method, route, status: String(status) });
+    // One line per request: method, route pattern, status, timing and who; never bodies or tokens.
+    log.info(
+      {
+        requestId: c.get("requestId"),
+        method: c.req.method,
+        path: c.req.path,
+        route,
+        status,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+        principal: c.get("principal")?.id,
+      },
+      "request",
+    );
+  });
+  app.use("*", cors({ origin: deps.corsOrigins ?? "*", allowHeaders: ["Authorization", "Content-Type"] }));
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) => errorResponse(c, "TOO_LARGE", `The body is larger than ${deps.maxBodyBytes} bytes`),
+    }),
+  );
+
+  app.onError((err, c) => {
+    if (err instanceof GatewayError) {
+      deps.metrics?.errors.inc({ code: err.code, surface: "http" });
+      return errorResponse(c, err.code, err.message);
+    }
+    deps.metrics?.errors.inc({ code: "INTERNAL", surface: "http" });
+    log.error({ err, requestId: c.get("requestId") }, "unhandled error");
+    return errorResponse(c, "INTERNAL", "Internal error");
+  });
+  app.notFound((c) => errorResponse(c, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`));
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    const report = deps.readiness ? await deps.readiness() : { ready: true, checks: {} };
+    return c.json({ status: report.ready ? "ready" : "not ready", ...report }, report.ready ? 200 : 503);
+  });
+  app.get("/metrics", async (c) => {
+    if (!deps.metrics) return errorResponse(c, "NOT_FOUND", "Metrics are off");
+    const body = await deps.metrics.registry.metrics();
+    return c.body(body, 200, { "content-type": deps.metrics.registry.contentType });
+  });
+  app.get("/metrics/socket", (c) => {
+    if (!deps.socketCounters) return errorResponse(c, "NOT_FOUND", "No Socket.IO server runs here");
+    return c.json(deps.socketCounters());
+  });
+  app.get("/openapi.json", (c) => c.json(openapi));
+  app.get("/docs", (c) => c.html(docsPage("/docs/assets")));
+
+  app.route("/v1", createV1Routes(deps));
+  deps.mount?.(app);
+  return app;
+}

@@ -1,0 +1,33 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
+import { describeZodError, type ErrorCode, GatewayError, HTTP_STATUS } from "../protocol/index.js";
+
+/** The error body of PROTOCOL.md section 8. */
+export function errorResponse(c: Context, code: ErrorCode, message: string): Response {
+  const requestId = (c.get("requestId" as never) as string | undefined) ?? null;
+  return c.json(
+    { error: { code, message }, requestId },
+    HTTP_STATUS[code] as ContentfulStatusCode,
+  );
+}
+
+/** Parses with a zod schema or throws INVALID_PAYLOAD naming the failing fields. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what = "body"): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new GatewayError("INVALID_PAYLOAD", `Invalid ${what}: ${describeZodError(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** Reads a JSON body, turning malformed JSON into INVALID_PAYLOAD. */
+export async function jsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === "") throw new GatewayError("INVALID_PAYLOAD", "A JSON body is required");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new GatewayError("INVALID_PAYLOAD", "The body is not valid JSON");
+  }
+}

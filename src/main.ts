@@ -1,0 +1,88 @@
+/**
+ * Composition root: the only reader of `process.env`. Starts the embedded Postgres when
+ * DATABASE_URL is absent, builds a gateway node, and stops everything on SIGTERM/SIGINT.
+ */
+import { ConfigError, loadConfig } from "./config.js";
+import { EmbeddedPostgresError, type RunningPostgres, startEmbeddedPostgres } from "./db/embedded.js";
+import { createGateway, type Gateway } from "./gateway.js";
+import { createLogger } from "./observability/logger.js";
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel, nodeId: config.nodeId });
+
+  let embedded: RunningPostgres | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    logger.info({ dataDir: config.dataDir }, "starting embedded Postgres");
+    try {
+      embedded = await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        ...(config.embeddedPgPort ? { port: config.embeddedPgPort } : {}),
+        postgresFlags: ["-c", "max_connections=200"],
+      });
+    } catch (err) {
+      if (err instanceof EmbeddedPostgresError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(1);
+      }
+      throw err;
+    }
+    databaseUrl = embedded.url;
+    logger.info({ port: embedded.port }, "embedded Postgres ready");
+  }
+
+  let gateway: Gateway | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const force = setTimeout(() => {
+      logger.error("shutdown deadline passed; exiting");
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5_000);
+    force.unref();
+    try {
+      await gateway?.close();
+      await embedded?.stop();
+    } catch (err) {
+      logger.error({ err }, "error during shutdown");
+    }
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+
+  try {
+    gateway = await createGateway({
+      config,
+      databaseUrl,
+      ...(config.databaseListenUrl ? { listenUrl: config.databaseListenUrl } : {}),
+      logger,
+    });
+    const port = await gateway.listen();
+    if (config.devTokens) {
+      logger.info(
+        { url: `http://localhost:${port}`, devTokens: true },
+        "dev tokens on: POST /v1/dev/token issues tokens (never enable this in production)",
+      );
+    }
+  } catch (err) {
+    logger.fatal({ err }, "gateway failed to start");
+    await gateway?.close().catch(() => {});
+    await embedded?.stop().catch(() => {});
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,222 @@
+import type pg from "pg";
+import {
+  type AppendResult,
+  GatewayError,
+  MAX_METADATA_BYTES,
+  type MessageInput,
+  type MessageType,
+  type PrincipalKind,
+  type StoredMessage,
+  utf8Bytes,
+} from "../protocol/index.js";
+import { constraintName, sqlState, withDb } from "./db-errors.js";
+import { requireMember } from "./sessions.js";
+import type { Principal } from "./types.js";
+
+/**
+ * Checks the rules of PROTOCOL.md section 6 that a schema cannot: sizes and sender identity.
+ * The payload has already passed `MessageInput`.
+ */
+export function checkMessageRules(
+  caller: Principal,
+  input: MessageInput,
+  maxContentBytes: number,
+): void {
+  if (input.content.length > maxContentBytes || utf8Bytes(input.content) > maxContentBytes) {
+    throw new GatewayError("TOO_LARGE", `content is larger than ${maxContentBytes} bytes`);
+  }
+  if (input.metadata !== undefined && utf8Bytes(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES) {
+    throw new GatewayError("TOO_LARGE", `metadata is larger than ${MAX_METADATA_BYTES} bytes serialized`);
+  }
+  if (input.senderId !== undefined && input.senderId !== caller.id) {
+    throw new GatewayError("FORBIDDEN", "senderId must equal the token's sub");
+  }
+}
+
+/**
+ * Locks the session row (bumping `last_seq`), and inserts the message with that seq, in one
+ * statement and so one implicit transaction. The member check rides along in the UPDATE's WHERE.
+ * When the insert fails (the id exists) the bump rolls back with it, so `seq` stays gap-free.
+ */
+const APPEND_SQL = `
+with s as (
+  update sessions set last_seq = last_seq + 1
+  where id = $1 and exists (
+    select 1 from session_members m where m.session_id = $1 and m.principal_id = $2)
+  returning last_seq
+)
+insert into messages (session_id, seq, id, sender_id, sender_kind, type, content,
+  receiver_id, context_id, reply_to, metadata, client_timestamp)
+select $1, s.last_seq, $3, $2, $4, $5, $6, $7, $8, $9, $10, $11 from s
+returning seq, (extract(epoch from created_at) * 1000)::bigint as created_at`;
+
+export interface Appended {
+  result: AppendResult;
+  /** The stored message; undefined for a duplicate, which is not broadcast again. */
+  message: StoredMessage | undefined;
+}
+
+export async function appendMessage(
+  pool: pg.Pool,
+  caller: Principal,
+  input: MessageInput,
+): Promise<Appended> {
+  let inserted: pg.QueryResult<{ seq: number; created_at: number }>;
+  try {
+    inserted = await withDb(() =>
+      pool.query({
+        name: "tkr_append",
+        text: APPEND_SQL,
+        values: [
+          input.sessionId,
+          caller.id,
+          input.id,
+          caller.kind,
+          input.type,
+          input.content,
+          input.receiverId ?? null,
+          input.contextId ?? null,
+          input.replyTo ?? null,
+          input.metadata === undefined ? null : JSON.stringify(input.metadata),
+          input.timestamp ?? null,
+        ],
+      }),
+    );
+  } catch (err) {
+    if (sqlState(err) === "23505" && constraintName(err) === "messages_id_idx") {
+      return { result: await existingAppend(pool, caller, input), message: undefined };
+    }
+    throw err;
+  }
+  const row = inserted.rows[0];
+  if (!row) {
+    // No row bumped: the session is missing or the caller is not a member. Say which.
+    await requireMember(pool, input.sessionId, caller.id);
+    throw new GatewayError("FORBIDDEN", `Not a member of session ${input.sessionId}`);
+  }
+  const message = toStoredMessage(input, caller.id, caller.kind, row.seq, row.created_at);
+  return {
+    result: { id: input.id, seq: row.seq, createdAt: row.created_at, duplicate: false },
+    message,
+  };
+}
+
+/** The id is taken: the original's seq when it is the same sender and session, else CONFLICT. */
+async function existingAppend(
+  pool: pg.Pool,
+  caller: Principal,
+  input: MessageInput,
+): Promise<AppendResult> {
+  const found = await withDb(() =>
+    pool.query<{ session_id: string; sender_id: string; seq: number; created_at: number }>(
+      "select session_id, sender_id, seq, (extract(epoch from created_at) * 1000)::bigint as created_at " +
+        "from messages where id = $1",
+      [input.id],
+    ),
+  );
+  const row = found.rows[0];
+  if (row && row.session_id === input.sessionId && row.sender_id === caller.id) {
+    return { id: input.id, seq: row.seq, createdAt: row.created_at, duplicate: true };
+  }
+  throw new GatewayError(
+    "CONFLICT",
+    `Message id ${input.id} is already used by another sender or session`,
+  );
+}
+
+function toStoredMessage(
+  input: MessageInput,
+  senderId: string,
+  senderKind: PrincipalKind,
+  seq: number,
+  createdAt: number,
+): StoredMessage {
+  const message: StoredMessage = {
+    id: input.id,
+    sessionId: input.sessionId,
+    seq,
+    senderId,
+    senderKind,
+    content: input.content,
+    type: input.type,
+    timestamp: input.timestamp ?? createdAt,
+    createdAt,
+    status: "sent",
+  };
+  if (input.receiverId !== undefined) message.receiverId = input.receiverId;
+  if (input.contextId !== undefined) message.contextId = input.contextId;
+  if (input.replyTo !== undefined) message.replyTo = input.replyTo;
+  if (input.metadata !== undefined) message.metadata = input.metadata;
+  return message;
+}
+
+type MessageRow = {
+  session_id: string;
+  seq: number;
+  id: string;
+  sender_id: string;
+  sender_kind: PrincipalKind;
+  type: MessageType;
+  content: string;
+  receiver_id: string | null;
+  context_id: string | null;
+  reply_to: string | null;
+  metadata: Record<string, unknown> | null;
+  client_timestamp: number | null;
+  created_at: number;
+};
+
+function rowToMessage(row: MessageRow): StoredMessage {
+  const message: StoredMessage = {
+    id: row.id,
+    sessionId: row.session_id,
+    seq: row.seq,
+    senderId: row.sender_id,
+    senderKind: row.sender_kind,
+    content: row.content,
+    type: row.type,
+    timestamp: row.client_timestamp ?? row.created_at,
+    createdAt: row.created_at,
+    status: "sent",
+  };
+  if (row.receiver_id !== null) message.receiverId = row.receiver_id;
+  if (row.context_id !== null) message.contextId = row.context_id;
+  if (row.reply_to !== null) message.replyTo = row.reply_to;
+  if (row.metadata !== null) message.metadata = row.metadata;
+  return message;
+}
+
+export interface MessagePageResult {
+  messages: StoredMessage[];
+  headSeq: number;
+  hasMore: boolean;
+}
+
+export const DEFAULT_PAGE = 100;
+export const MAX_PAGE = 500;
+
+/** Messages with `seq > afterSeq`, oldest first, at most `limit`; the caller must be a member. */
+export async function readMessages(
+  pool: pg.Pool,
+  caller: Principal,
+  sessionId: string,
+  afterSeq: number,
+  limit: number = DEFAULT_PAGE,
+): Promise<MessagePageResult> {
+  const access = await requireMember(pool, sessionId, caller.id);
+  if (afterSeq >= access.headSeq) return { messages: [], headSeq: access.headSeq, hasMore: false };
+  const result = await withDb(() =>
+    pool.query<MessageRow>({
+      name: "tkr_read_after",
+      text:
+        "select session_id, seq, id, sender_id, sender_kind, type, content, receiver_id, context_id, " +
+        "reply_to, metadata, client_timestamp, (extract(epoch from created_at) * 1000)::bigint as created_at " +
+        "from messages where session_id = $1 and seq > $2 order by seq limit $3",
+      values: [sessionId, afterSeq, limit + 1],
+    }),
+  );
+  const hasMore = result.rows.length > limit;
+  const messages = result.rows.slice(0, limit).map(rowToMessage);
+  const last = messages.at(-1)?.seq ?? 0;
+  return { messages, headSeq: Math.max(access.headSeq, last), hasMore };
+}

@@ -1,0 +1,120 @@
+/**
+ * The one path every surface goes through (HTTP routes, Socket.IO handlers, serverless): validate,
+ * store, commit, then publish. No Hono or Socket.IO here; transports plug in a `Publisher`.
+ */
+import type pg from "pg";
+import type { Logger } from "pino";
+import type { Db } from "../db/client.js";
+import type {
+  AppendResult,
+  Context,
+  ContextUpdatePayload,
+  ContextWriteResult,
+  MessageInput,
+  Session,
+} from "../protocol/index.js";
+import { getContexts, updateContext } from "./contexts.js";
+import {
+  appendMessage,
+  checkMessageRules,
+  DEFAULT_PAGE,
+  type MessagePageResult,
+  readMessages,
+} from "./messages.js";
+import {
+  addMember,
+  type CreateSessionInput,
+  createSession,
+  getSession,
+  removeMember,
+  requireMember,
+  type SessionAccess,
+} from "./sessions.js";
+import { noopPublisher, type Principal, type Publisher } from "./types.js";
+
+export interface MessagingDeps {
+  db: Db;
+  pool: pg.Pool;
+  /** Largest `content` in UTF-8 bytes. */
+  maxContentBytes: number;
+  /** Where committed changes are announced. Default: nowhere. */
+  publisher?: Publisher;
+  logger?: Logger;
+  /** Observes each append's database time, in seconds (for the latency histogram). */
+  onAppend?: (seconds: number) => void;
+}
+
+/** Where the call came from, so a broadcast can skip the sending socket. */
+export interface Origin {
+  socketId?: string;
+}
+
+export interface Messaging {
+  createSession(caller: Principal, input: CreateSessionInput): Promise<Session>;
+  getSession(caller: Principal, sessionId: string): Promise<Session>;
+  addMember(caller: Principal, sessionId: string, principalId: string): Promise<void>;
+  removeMember(caller: Principal, sessionId: string, principalId: string): Promise<void>;
+  requireMember(caller: Principal, sessionId: string): Promise<SessionAccess>;
+  sendMessage(caller: Principal, input: MessageInput, origin?: Origin): Promise<AppendResult>;
+  readMessages(
+    caller: Principal,
+    sessionId: string,
+    afterSeq: number,
+    limit?: number,
+  ): Promise<MessagePageResult>;
+  updateContext(
+    caller: Principal,
+    input: ContextUpdatePayload,
+    origin?: Origin,
+  ): Promise<ContextWriteResult>;
+  getContexts(caller: Principal, sessionId: string, contextId?: string): Promise<Context[]>;
+  /** Replaces the publisher (the realtime server plugs itself in after it starts). */
+  setPublisher(publisher: Publisher): void;
+}
+
+export function createMessaging(deps: MessagingDeps): Messaging {
+  const { db, pool } = deps;
+  let publisher = deps.publisher ?? noopPublisher;
+  const log = deps.logger;
+
+  // Publishing is best effort: the row is committed and acknowledged whatever happens here, and
+  // clients close gaps from the table.
+  const publish = (what: string, run: () => void | Promise<void>) => {
+    try {
+      const pending = run();
+      if (pending) pending.catch((err: unknown) => log?.warn({ err, what }, "publish failed"));
+    } catch (err) {
+      log?.warn({ err, what }, "publish failed");
+    }
+  };
+
+  return {
+    createSession: (caller, input) => createSession(db, caller, input),
+    getSession: (caller, sessionId) => getSession(db, pool, caller, sessionId),
+    addMember: (caller, sessionId, principalId) => addMember(db, pool, caller, sessionId, principalId),
+    async removeMember(caller, sessionId, principalId) {
+      await removeMember(db, pool, caller, sessionId, principalId);
+      publish("memberRemoved", () => publisher.memberRemoved(sessionId, principalId));
+    },
+    requireMember: (caller, sessionId) => requireMember(pool, sessionId, caller.id),
+    async sendMessage(caller, input, origin) {
+      checkMessageRules(caller, input, deps.maxContentBytes);
+      const started = performance.now();
+      const { result, message } = await appendMessage(pool, caller, input);
+      deps.onAppend?.((performance.now() - started) / 1000);
+      if (message) publish("message", () => publisher.message(message, origin?.socketId));
+      return result;
+    },
+    readMessages: (caller, sessionId, afterSeq, limit = DEFAULT_PAGE) =>
+      readMessages(pool, caller, sessionId, afterSeq, limit),
+    async updateContext(caller, input, origin) {
+      const context = await updateContext(pool, caller, input);
+      publish("context", () => publisher.context(context, origin?.socketId));
+      return { contextId: context.contextId, version: context.version, updatedAt: context.updatedAt };
+    },
+    getContexts: (caller, sessionId, contextId) => getContexts(pool, caller, sessionId, contextId),
+    setPublisher(next) {
+      publisher = next;
+    },
+  };
+}

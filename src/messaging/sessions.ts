@@ -1,0 +1,124 @@
+import { randomUUID } from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import type pg from "pg";
+import type { Db } from "../db/client.js";
+import { sessionMembers, sessions } from "../db/schema.js";
+import { GatewayError, type Session } from "../protocol/index.js";
+import { constraintName, sqlState, withDb } from "./db-errors.js";
+import type { Principal } from "./types.js";
+
+export interface SessionAccess {
+  headSeq: number;
+}
+
+/**
+ * One round trip that answers "does the session exist, and is this principal a member?" and
+ * returns the head. Throws NOT_FOUND or FORBIDDEN.
+ */
+export async function requireMember(
+  pool: pg.Pool,
+  sessionId: string,
+  principalId: string,
+): Promise<SessionAccess> {
+  const result = await withDb(() =>
+    pool.query<{ last_seq: number; member: boolean }>({
+      name: "tkr_require_member",
+      text:
+        "select s.last_seq, exists (select 1 from session_members m " +
+        "where m.session_id = s.id and m.principal_id = $2) as member from sessions s where s.id = $1",
+      values: [sessionId, principalId],
+    }),
+  );
+  const row = result.rows[0];
+  if (!row) throw new GatewayError("NOT_FOUND", `Session ${sessionId} does not exist`);
+  if (!row.member) throw new GatewayError("FORBIDDEN", `Not a member of session ${sessionId}`);
+  return { headSeq: row.last_seq };
+}
+
+export interface CreateSessionInput {
+  id?: string | undefined;
+  title?: string | undefined;
+  members?: string[] | undefined;
+}
+
+export async function createSession(
+  db: Db,
+  caller: Principal,
+  input: CreateSessionInput,
+): Promise<Session> {
+  const id = input.id ?? randomUUID();
+  const members = [...new Set([caller.id, ...(input.members ?? [])])];
+  try {
+    await withDb(() =>
+      db.transaction(async (tx) => {
+        await tx.insert(sessions).values({ id, title: input.title ?? null, createdBy: caller.id });
+        await tx.insert(sessionMembers).values(members.map((principalId) => ({ sessionId: id, principalId })));
+      }),
+    );
+  } catch (err) {
+    if (sqlState(err) === "23505" && constraintName(err) === "sessions_pkey") {
+      throw new GatewayError("CONFLICT", `Session ${id} already exists`);
+    }
+    throw err;
+  }
+  return { id, title: input.title ?? null, members, headSeq: 0 };
+}
+
+export async function getSession(
+  db: Db,
+  pool: pg.Pool,
+  caller: Principal,
+  sessionId: string,
+): Promise<Session> {
+  const { headSeq } = await requireMember(pool, sessionId, caller.id);
+  const [session, members] = await withDb(() =>
+    Promise.all([
+      db.select({ title: sessions.title }).from(sessions).where(eq(sessions.id, sessionId)),
+      db
+        .select({ principalId: sessionMembers.principalId })
+        .from(sessionMembers)
+        .where(eq(sessionMembers.sessionId, sessionId))
+        .orderBy(sessionMembers.addedAt, sessionMembers.principalId),
+    ]),
+  );
+  return {
+    id: sessionId,
+    title: session[0]?.title ?? null,
+    members: members.map((m) => m.principalId),
+    headSeq,
+  };
+}
+
+/** Adds a member; the caller must be one. Adding an existing member changes nothing. */
+export async function addMember(
+  db: Db,
+  pool: pg.Pool,
+  caller: Principal,
+  sessionId: string,
+  principalId: string,
+): Promise<void> {
+  await requireMember(pool, sessionId, caller.id);
+  await withDb(() =>
+    db.insert(sessionMembers).values({ sessionId, principalId }).onConflictDoNothing(),
+  );
+}
+
+/** Removes a member; the caller must be one (members may remove themselves). */
+export async function removeMember(
+  db: Db,
+  pool: pg.Pool,
+  caller: Principal,
+  sessionId: string,
+  principalId: string,
+): Promise<void> {
+  await requireMember(pool, sessionId, caller.id);
+  const removed = await withDb(() =>
+    db
+      .delete(sessionMembers)
+      .where(and(eq(sessionMembers.sessionId, sessionId), eq(sessionMembers.principalId, principalId)))
+      .returning({ principalId: sessionMembers.principalId }),
+  );
+  if (removed.length === 0) {
+    throw new GatewayError("NOT_FOUND", `${principalId} is not a member of session ${sessionId}`);
+  }
+}

@@ -1,0 +1,41 @@
+import pino, { type Logger } from "pino";
+
+export type { Logger };
+
+export interface LoggerOptions {
+  level: string;
+  nodeId: string;
+  /** Where lines go. Default: stdout. */
+  destination?: pino.DestinationStream;
+}
+
+/**
+ * pino JSON logs. Redaction is the last line of defence: callers never pass tokens or message
+ * bodies, and these paths catch the usual places they would hide if someone did.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { node: options.nodeId },
+      redact: {
+        paths: [
+          "token",
+          "*.token",
+          "authorization",
+          "*.authorization",
+          "headers.authorization",
+          "*.headers.authorization",
+          "content",
+          "*.content",
+          "contextData",
+          "*.contextData",
+          "password",
+          "*.password",
+        ],
+        censor: "[redacted]",
+      },
+    },
+    options.destination,
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * Socket.IO event maps (PROTOCOL.md sections 4 and 5), shared by the server and the SDK.
+ */
+import type { ErrorCode } from "./errors.js";
+import type {
+  AppendResult,
+  Context,
+  ContextUpdateEvent,
+  ContextWriteResult,
+  SessionHead,
+  StoredMessage,
+} from "./schemas.js";
+
+export type AckError = { status: "error"; code: ErrorCode; message: string; retryable: boolean };
+export type AckSuccess<T> = { status: "success" } & T;
+export type Ack<T> = AckSuccess<T> | AckError;
+export type AckCallback<T> = (response: Ack<T>) => void;
+
+export type JoinSessionResult = {
+  sessionId: string;
+  headSeq: number;
+  messages?: StoredMessage[];
+  hasMore?: boolean;
+};
+export type LeaveSessionResult = { sessionId: string };
+export type SyncResult = {
+  sessionId: string;
+  messages: StoredMessage[];
+  headSeq: number;
+  hasMore: boolean;
+};
+export type ContextGetResult = { contexts: Context[] };
+export type PingResult = { serverTime: number };
+
+/** Results of each client-to-server event, by event name. */
+export type EventResults = {
+  join_session: JoinSessionResult;
+  leave_session: LeaveSessionResult;
+  message: AppendResult;
+  sync: SyncResult;
+  "context:update": ContextWriteResult;
+  "context:get": ContextGetResult;
+  ping: PingResult;
+};
+
+export type ClientEventName = keyof EventResults;
+
+/** Payloads are `unknown` on the wire: the server validates every one with zod. */
+export type ClientToServerEvents = {
+  [E in ClientEventName]: (payload: unknown, ack?: AckCallback<EventResults[E]>) => void;
+};
+
+export type ServerToClientEvents = {
+  message: (message: StoredMessage) => void;
+  "context:update": (update: ContextUpdateEvent) => void;
+  "session:head": (head: SessionHead) => void;
+};
+
+export const CLIENT_EVENTS: readonly ClientEventName[] = [
+  "join_session",
+  "leave_session",
+  "message",
+  "sync",
+  "context:update",
+  "context:get",
+  "ping",
+];
+
+/** Socket.IO namespaces and the token kind each admits. */
+export const NAMESPACES = { "/agents": "agent", "/clients": "user" } as const;
+export type NamespaceName = keyof typeof NAMESPACES;
+
+export function sessionRoom(sessionId: string): string {
+  return `session_${sessionId}`;
+}

@@ -1,0 +1,212 @@
+/**
+ * The wire contract as zod schemas (PROTOCOL.md sections 2–6 and 8). No Node imports: the SDK
+ * and the web UI import this file too. Objects are strict so a typo never passes silently.
+ */
+import { z } from "zod";
+
+/** 1–64 chars of `[A-Za-z0-9_-]`: message and session ids. */
+export const Id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, "must be 1-64 chars of [A-Za-z0-9_-]");
+
+/** 1–64 chars of `[A-Za-z0-9._:-]`: principal ids (a token's `sub`). */
+export const PrincipalId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._:-]+$/, "must be 1-64 chars of [A-Za-z0-9._:-]");
+
+/** Context ids share the principal charset so names like `plan:v1` work. */
+export const ContextId = PrincipalId;
+
+export const PrincipalKind = z.enum(["agent", "user"]);
+export type PrincipalKind = z.infer<typeof PrincipalKind>;
+
+export const MessageType = z.enum([
+  "text",
+  "markdown",
+  "code",
+  "command",
+  "tool_call",
+  "tool_result",
+  "system",
+  "error",
+]);
+export type MessageType = z.infer<typeof MessageType>;
+
+export const DEFAULT_MAX_CONTENT_BYTES = 65_536;
+export const MAX_METADATA_BYTES = 16_384;
+export const MAX_CONTEXT_BYTES = 262_144;
+
+const encoder = new TextEncoder();
+export function utf8Bytes(value: string): number {
+  return encoder.encode(value).length;
+}
+
+const JsonObject = z.record(z.string(), z.unknown());
+
+/** Fields of a message as a client sends it, without `sessionId` (the HTTP route carries it). */
+export const messageBodyShape = {
+  id: Id,
+  content: z.string(),
+  type: MessageType,
+  senderId: PrincipalId.optional(),
+  receiverId: PrincipalId.optional(),
+  contextId: ContextId.optional(),
+  replyTo: Id.optional(),
+  timestamp: z.number().int().nonnegative().optional(),
+  metadata: JsonObject.optional(),
+};
+
+export const MessageBody = z.strictObject(messageBodyShape);
+export type MessageBody = z.infer<typeof MessageBody>;
+
+export const MessageInput = z.strictObject({ ...messageBodyShape, sessionId: Id });
+export type MessageInput = z.infer<typeof MessageInput>;
+
+/** A message as stored and broadcast. */
+export const StoredMessage = z.object({
+  id: z.string(),
+  sessionId: z.string(),
+  seq: z.number().int().positive(),
+  senderId: z.string(),
+  senderKind: PrincipalKind,
+  content: z.string(),
+  type: MessageType,
+  receiverId: z.string().optional(),
+  contextId: z.string().optional(),
+  replyTo: z.string().optional(),
+  metadata: JsonObject.optional(),
+  timestamp: z.number().int(),
+  createdAt: z.number().int(),
+  status: z.literal("sent"),
+});
+export type StoredMessage = z.infer<typeof StoredMessage>;
+
+export const JoinSessionPayload = z.strictObject({
+  sessionId: Id,
+  lastSeq: z.number().int().nonnegative().optional(),
+});
+export type JoinSessionPayload = z.infer<typeof JoinSessionPayload>;
+
+export const LeaveSessionPayload = z.strictObject({ sessionId: Id });
+export type LeaveSessionPayload = z.infer<typeof LeaveSessionPayload>;
+
+export const SyncPayload = z.strictObject({
+  sessionId: Id,
+  afterSeq: z.number().int().nonnegative(),
+  limit: z.number().int().min(1).max(500).optional(),
+});
+export type SyncPayload = z.infer<typeof SyncPayload>;
+
+export const ContextData = JsonObject;
+
+export const ContextUpdatePayload = z.strictObject({
+  sessionId: Id,
+  contextId: ContextId,
+  contextData: ContextData,
+  expectedVersion: z.number().int().nonnegative().optional(),
+});
+export type ContextUpdatePayload = z.infer<typeof ContextUpdatePayload>;
+
+export const ContextGetPayload = z.strictObject({
+  sessionId: Id,
+  contextId: ContextId.optional(),
+});
+export type ContextGetPayload = z.infer<typeof ContextGetPayload>;
+
+/** A context as stored, returned by `context:get` and the HTTP API. */
+export const Context = z.object({
+  sessionId: z.string(),
+  contextId: z.string(),
+  contextData: ContextData,
+  version: z.number().int().positive(),
+  sourceAgentId: z.string(),
+  updatedAt: z.number().int(),
+});
+export type Context = z.infer<typeof Context>;
+
+/** The `context:update` broadcast (PROTOCOL.md section 5) has exactly the stored shape. */
+export type ContextUpdateEvent = Context;
+
+export const SessionHead = z.object({ sessionId: z.string(), seq: z.number().int().nonnegative() });
+export type SessionHead = z.infer<typeof SessionHead>;
+
+/** JWT claims (PROTOCOL.md section 2). */
+export const TokenClaims = z.object({
+  sub: PrincipalId,
+  kind: PrincipalKind,
+  name: z.string().max(128).optional(),
+  exp: z.number().optional(),
+});
+export type TokenClaims = z.infer<typeof TokenClaims>;
+
+// ---- HTTP bodies (PROTOCOL.md section 8) ----
+
+export const DevTokenRequest = z.strictObject({
+  sub: PrincipalId,
+  kind: PrincipalKind,
+  name: z.string().max(128).optional(),
+});
+
+export const CreateSessionRequest = z.strictObject({
+  id: Id.optional(),
+  title: z.string().max(200).optional(),
+  members: z.array(PrincipalId).max(1000).optional(),
+});
+
+export const AddMemberRequest = z.strictObject({ principalId: PrincipalId });
+
+export const PutContextRequest = z.strictObject({
+  contextData: ContextData,
+  expectedVersion: z.number().int().nonnegative().optional(),
+});
+
+export const Session = z.object({
+  id: z.string(),
+  title: z.string().nullable(),
+  members: z.array(z.string()),
+  headSeq: z.number().int().nonnegative(),
+});
+export type Session = z.infer<typeof Session>;
+
+export const MessagePage = z.object({
+  messages: z.array(StoredMessage),
+  headSeq: z.number().int().nonnegative(),
+  hasMore: z.boolean(),
+});
+export type MessagePage = z.infer<typeof MessagePage>;
+
+export const AppendResult = z.object({
+  id: z.string(),
+  seq: z.number().int().positive(),
+  createdAt: z.number().int(),
+  duplicate: z.boolean(),
+});
+export type AppendResult = z.infer<typeof AppendResult>;
+
+export const ContextWriteResult = z.object({
+  contextId: z.string(),
+  version: z.number().int().positive(),
+  updatedAt: z.number().int(),
+});
+export type ContextWriteResult = z.infer<typeof ContextWriteResult>;
+
+/**
+ * Turns a zod error into one readable line naming each failing field, e.g.
+ * `content: expected string, received number; foo: unrecognized key`.
+ */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const path = issue.path.length > 0 ? issue.path.join(".") : "(payload)";
+      if (issue.code === "unrecognized_keys") {
+        return `${[...issue.keys].join(", ")}: unknown field`;
+      }
+      return `${path}: ${issue.message}`;
+    })
+    .join("; ");
+}
