@@ -87,7 +87,9 @@ export class ConfigError extends Error {
 /** Reads the environment, or throws one ConfigError naming every bad variable. */
 export function loadConfig(env: Env): Readonly<Config> {
   // Empty strings count as unset, as they do in most .env tooling.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ""),
+  );
   const parsed = EnvSchema.safeParse(cleaned);
   const problems: string[] = [];
   if (!parsed.success) {
@@ -101,7 +103,9 @@ export function loadConfig(env: Env): Readonly<Config> {
   if (!devTokens && e.AUTH_JWT_SECRET === undefined) {
     problems.push("AUTH_JWT_SECRET: required unless AUTH_DEV_TOKENS=true");
   }
-  const origins = e.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean);
+  const origins = e.CORS_ORIGINS.split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({

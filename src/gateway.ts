@@ -4,8 +4,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Server as HttpServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createAdaptorServer } from "@hono/node-server";
 import { createTokenVerifier, type TokenVerifier } from "./auth/tokens.js";
@@ -72,7 +72,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = createMetrics({ nodeId: config.nodeId });
   metrics.observePool("main", database.pool);
   const secret = config.jwtSecret ?? randomBytes(32).toString("hex");
-  if (!config.jwtSecret) logger.warn("AUTH_JWT_SECRET is not set: dev tokens are signed with a random per-process secret");
+  if (!config.jwtSecret)
+    logger.warn(
+      "AUTH_JWT_SECRET is not set: dev tokens are signed with a random per-process secret",
+    );
   const tokens = createTokenVerifier({ secret, allowNoExpiry: config.devTokens });
   const messaging = createMessaging({
     db: database.db,
@@ -109,7 +112,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     mount: (root) => {
       root.use("/docs/assets/*", serveFolder({ root: swaggerRoot, prefix: "/docs/assets" }));
-      root.use("*", serveFolder({ root: webRoot, fallback: "index.html", immutablePrefix: "/assets/" }));
+      root.use(
+        "*",
+        serveFolder({ root: webRoot, fallback: "index.html", immutablePrefix: "/assets/" }),
+      );
     },
   });
 

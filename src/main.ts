@@ -3,7 +3,11 @@
  * DATABASE_URL is absent, builds a gateway node, and stops everything on SIGTERM/SIGINT.
  */
 import { ConfigError, loadConfig } from "./config.js";
-import { EmbeddedPostgresError, type RunningPostgres, startEmbeddedPostgres } from "./db/embedded.js";
+import {
+  EmbeddedPostgresError,
+  type RunningPostgres,
+  startEmbeddedPostgres,
+} from "./db/embedded.js";
 import { createGateway, type Gateway } from "./gateway.js";
 import { createLogger } from "./observability/logger.js";
 

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMessaging, type Messaging, type Principal, type Publisher } from "../src/messaging/index.js";
+import {
+  createMessaging,
+  type Messaging,
+  type Principal,
+  type Publisher,
+} from "../src/messaging/index.js";
 import { GatewayError, type StoredMessage } from "../src/protocol/index.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/db.js";
 
@@ -21,7 +26,12 @@ const recorder: Publisher = {
 
 beforeAll(async () => {
   tdb = await createTestDatabase({ max: 25 });
-  messaging = createMessaging({ db: tdb.db, pool: tdb.pool, maxContentBytes: 65_536, publisher: recorder });
+  messaging = createMessaging({
+    db: tdb.db,
+    pool: tdb.pool,
+    maxContentBytes: 65_536,
+    publisher: recorder,
+  });
 });
 afterAll(async () => {
   await tdb.drop();
@@ -108,13 +118,28 @@ describe("message log", () => {
   it("refuses an id reused by another sender or in another session with CONFLICT", async () => {
     const session = await messaging.createSession(alice, { members: [bot.id] });
     const other = await messaging.createSession(alice, {});
-    await messaging.sendMessage(alice, { id: "taken", sessionId: session.id, content: "a", type: "text" });
+    await messaging.sendMessage(alice, {
+      id: "taken",
+      sessionId: session.id,
+      content: "a",
+      type: "text",
+    });
     await expectCode(
-      messaging.sendMessage(bot, { id: "taken", sessionId: session.id, content: "b", type: "text" }),
+      messaging.sendMessage(bot, {
+        id: "taken",
+        sessionId: session.id,
+        content: "b",
+        type: "text",
+      }),
       "CONFLICT",
     );
     await expectCode(
-      messaging.sendMessage(alice, { id: "taken", sessionId: other.id, content: "c", type: "text" }),
+      messaging.sendMessage(alice, {
+        id: "taken",
+        sessionId: other.id,
+        content: "c",
+        type: "text",
+      }),
       "CONFLICT",
     );
     expect(await seqsOf(session.id)).toEqual([1]);
@@ -124,7 +149,12 @@ describe("message log", () => {
   it("refuses non-members, unknown sessions, spoofed senders and oversize content, storing nothing", async () => {
     const session = await messaging.createSession(alice, {});
     await expectCode(
-      messaging.sendMessage(mallory, { id: "m1", sessionId: session.id, content: "x", type: "text" }),
+      messaging.sendMessage(mallory, {
+        id: "m1",
+        sessionId: session.id,
+        content: "x",
+        type: "text",
+      }),
       "FORBIDDEN",
     );
     await expectCode(
@@ -270,10 +300,20 @@ describe("contexts", () => {
 describe("membership", () => {
   it("checks membership on every call, so a removed member is refused at once", async () => {
     const session = await messaging.createSession(alice, { members: [bot.id] });
-    await messaging.sendMessage(bot, { id: "before", sessionId: session.id, content: "x", type: "text" });
+    await messaging.sendMessage(bot, {
+      id: "before",
+      sessionId: session.id,
+      content: "x",
+      type: "text",
+    });
     await messaging.removeMember(alice, session.id, bot.id);
     await expectCode(
-      messaging.sendMessage(bot, { id: "after", sessionId: session.id, content: "x", type: "text" }),
+      messaging.sendMessage(bot, {
+        id: "after",
+        sessionId: session.id,
+        content: "x",
+        type: "text",
+      }),
       "FORBIDDEN",
     );
     await expectCode(messaging.removeMember(alice, session.id, bot.id), "NOT_FOUND");

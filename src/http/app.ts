@@ -68,12 +68,16 @@ export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
       "request",
     );
   });
-  app.use("*", cors({ origin: deps.corsOrigins ?? "*", allowHeaders: ["Authorization", "Content-Type"] }));
+  app.use(
+    "*",
+    cors({ origin: deps.corsOrigins ?? "*", allowHeaders: ["Authorization", "Content-Type"] }),
+  );
   app.use(
     "/v1/*",
     bodyLimit({
       maxSize: deps.maxBodyBytes,
-      onError: (c) => errorResponse(c, "TOO_LARGE", `The body is larger than ${deps.maxBodyBytes} bytes`),
+      onError: (c) =>
+        errorResponse(c, "TOO_LARGE", `The body is larger than ${deps.maxBodyBytes} bytes`),
     }),
   );
 
@@ -91,7 +95,10 @@ export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
     const report = deps.readiness ? await deps.readiness() : { ready: true, checks: {} };
-    return c.json({ status: report.ready ? "ready" : "not ready", ...report }, report.ready ? 200 : 503);
+    return c.json(
+      { status: report.ready ? "ready" : "not ready", ...report },
+      report.ready ? 200 : 503,
+    );
   });
   app.get("/metrics", async (c) => {
     if (!deps.metrics) return errorResponse(c, "NOT_FOUND", "Metrics are off");

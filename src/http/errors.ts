@@ -1,19 +1,20 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { z } from "zod";
+import type { z } from "zod";
 import { describeZodError, type ErrorCode, GatewayError, HTTP_STATUS } from "../protocol/index.js";
 
 /** The error body of PROTOCOL.md section 8. */
 export function errorResponse(c: Context, code: ErrorCode, message: string): Response {
   const requestId = (c.get("requestId" as never) as string | undefined) ?? null;
-  return c.json(
-    { error: { code, message }, requestId },
-    HTTP_STATUS[code] as ContentfulStatusCode,
-  );
+  return c.json({ error: { code, message }, requestId }, HTTP_STATUS[code] as ContentfulStatusCode);
 }
 
 /** Parses with a zod schema or throws INVALID_PAYLOAD naming the failing fields. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what = "body"): z.infer<S> {
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what = "body",
+): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new GatewayError("INVALID_PAYLOAD", `Invalid ${what}: ${describeZodError(parsed.error)}`);

@@ -51,14 +51,24 @@ const SocketMetrics = z.object({
 });
 
 const ROUTES: RouteDoc[] = [
-  { method: "get", path: "/healthz", summary: "200 while the process runs", responses: { 200: { description: "alive" } } },
+  {
+    method: "get",
+    path: "/healthz",
+    summary: "200 while the process runs",
+    responses: { 200: { description: "alive" } },
+  },
   {
     method: "get",
     path: "/readyz",
     summary: "200 when the database answers and the cluster listener is up",
     responses: { 200: { description: "ready" }, 503: { description: "not ready" } },
   },
-  { method: "get", path: "/metrics", summary: "Prometheus metrics", responses: { 200: { description: "text" } } },
+  {
+    method: "get",
+    path: "/metrics",
+    summary: "Prometheus metrics",
+    responses: { 200: { description: "text" } },
+  },
   {
     method: "get",
     path: "/metrics/socket",
@@ -120,7 +130,9 @@ const ROUTES: RouteDoc[] = [
     method: "get",
     path: "/v1/sessions/{id}/contexts",
     summary: "Every context of the session",
-    responses: { 200: { description: "contexts", schema: z.object({ contexts: z.array(Context) }) } },
+    responses: {
+      200: { description: "contexts", schema: z.object({ contexts: z.array(Context) }) },
+    },
   },
   {
     method: "get",
@@ -142,7 +154,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   for (const route of ROUTES) {
     const parameters: unknown[] = [];
     for (const name of route.path.match(/\{(\w+)\}/g) ?? []) {
-      parameters.push({ name: name.slice(1, -1), in: "path", required: true, schema: { type: "string" } });
+      parameters.push({
+        name: name.slice(1, -1),
+        in: "path",
+        required: true,
+        schema: { type: "string" },
+      });
     }
     if (route.query) {
       for (const [name, schema] of Object.entries(route.query.shape)) {
@@ -153,7 +170,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     for (const [status, response] of Object.entries(route.responses)) {
       responses[status] = {
         description: response.description,
-        ...(response.schema ? { content: { "application/json": { schema: json(response.schema) } } } : {}),
+        ...(response.schema
+          ? { content: { "application/json": { schema: json(response.schema) } } }
+          : {}),
       };
     }
     const secured = route.path.startsWith("/v1") && route.auth !== false;
@@ -168,7 +187,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       summary: route.summary,
       ...(parameters.length ? { parameters } : {}),
       ...(route.body
-        ? { requestBody: { required: true, content: { "application/json": { schema: json(route.body) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { "application/json": { schema: json(route.body) } },
+            },
+          }
         : {}),
       responses,
       ...(secured ? { security: [{ bearer: [] }] } : {}),
@@ -182,7 +206,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       description:
         "HTTP API of the TKR gateway. Realtime events (Socket.IO namespaces /agents and /clients) are described in PROTOCOL.md.",
     },
-    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+    },
     paths,
   };
 }

@@ -57,7 +57,9 @@ export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
     return c.json(await messaging.createSession(c.get("principal"), body), 201);
   });
 
-  v1.get("/sessions/:id", async (c) => c.json(await messaging.getSession(c.get("principal"), sessionId(c))));
+  v1.get("/sessions/:id", async (c) =>
+    c.json(await messaging.getSession(c.get("principal"), sessionId(c))),
+  );
 
   v1.post("/sessions/:id/members", async (c) => {
     const id = sessionId(c);
@@ -76,7 +78,9 @@ export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
   v1.get("/sessions/:id/messages", async (c) => {
     const id = sessionId(c);
     const query = parseOrThrow(MessagesQuery, c.req.query(), "query");
-    return c.json(await messaging.readMessages(c.get("principal"), id, query.afterSeq, query.limit));
+    return c.json(
+      await messaging.readMessages(c.get("principal"), id, query.afterSeq, query.limit),
+    );
   });
 
   v1.post("/sessions/:id/messages", async (c) => {
@@ -105,7 +109,9 @@ export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
     const input = { sessionId: id, contextId, contextData: body.contextData };
     const result = await messaging.updateContext(
       c.get("principal"),
-      body.expectedVersion === undefined ? input : { ...input, expectedVersion: body.expectedVersion },
+      body.expectedVersion === undefined
+        ? input
+        : { ...input, expectedVersion: body.expectedVersion },
     );
     return c.json(result);
   });

@@ -44,9 +44,10 @@ export function serveFolder(options: StaticOptions) {
     const file = path.resolve(root, `.${path.posix.normalize(rel)}`);
     if (!file.startsWith(root + path.sep)) return next();
     const found = await readIfFile(file);
-    const body = found ?? (options.fallback ? await readIfFile(path.join(root, options.fallback)) : undefined);
+    const body =
+      found ?? (options.fallback ? await readIfFile(path.join(root, options.fallback)) : undefined);
     if (!body) return next();
-    const served = found ? file : options.fallback ?? file;
+    const served = found ? file : (options.fallback ?? file);
     const headers: Record<string, string> = {
       "content-type": TYPES[path.extname(served)] ?? "application/octet-stream",
     };

@@ -30,7 +30,10 @@ export async function updateContext(
 ): Promise<Context> {
   const serialized = JSON.stringify(input.contextData);
   if (utf8Bytes(serialized) > MAX_CONTEXT_BYTES) {
-    throw new GatewayError("TOO_LARGE", `contextData is larger than ${MAX_CONTEXT_BYTES} bytes serialized`);
+    throw new GatewayError(
+      "TOO_LARGE",
+      `contextData is larger than ${MAX_CONTEXT_BYTES} bytes serialized`,
+    );
   }
   await requireMember(pool, input.sessionId, caller.id);
   const expected = input.expectedVersion ?? null;
@@ -39,10 +42,11 @@ export async function updateContext(
     const client = await pool.connect();
     try {
       await client.query("begin");
-      const upserted = await client.query<{ version: number; updated_at: number; inserted: boolean }>(
-        UPSERT_SQL,
-        [input.sessionId, input.contextId, serialized, caller.id, expected],
-      );
+      const upserted = await client.query<{
+        version: number;
+        updated_at: number;
+        inserted: boolean;
+      }>(UPSERT_SQL, [input.sessionId, input.contextId, serialized, caller.id, expected]);
       const row = upserted.rows[0];
       // A new context is version 1; expecting any other version of it is stale.
       if (!row || (row.inserted && expected !== null && expected !== 0)) {
@@ -106,7 +110,10 @@ export async function getContexts(
     ),
   );
   if (contextId !== undefined && result.rows.length === 0) {
-    throw new GatewayError("NOT_FOUND", `Context ${contextId} does not exist in session ${sessionId}`);
+    throw new GatewayError(
+      "NOT_FOUND",
+      `Context ${contextId} does not exist in session ${sessionId}`,
+    );
   }
   return result.rows.map((row) => ({
     sessionId: row.session_id,

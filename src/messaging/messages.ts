@@ -25,8 +25,14 @@ export function checkMessageRules(
   if (input.content.length > maxContentBytes || utf8Bytes(input.content) > maxContentBytes) {
     throw new GatewayError("TOO_LARGE", `content is larger than ${maxContentBytes} bytes`);
   }
-  if (input.metadata !== undefined && utf8Bytes(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES) {
-    throw new GatewayError("TOO_LARGE", `metadata is larger than ${MAX_METADATA_BYTES} bytes serialized`);
+  if (
+    input.metadata !== undefined &&
+    utf8Bytes(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES
+  ) {
+    throw new GatewayError(
+      "TOO_LARGE",
+      `metadata is larger than ${MAX_METADATA_BYTES} bytes serialized`,
+    );
   }
   if (input.senderId !== undefined && input.senderId !== caller.id) {
     throw new GatewayError("FORBIDDEN", "senderId must equal the token's sub");

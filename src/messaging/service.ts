@@ -91,7 +91,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   return {
     createSession: (caller, input) => createSession(db, caller, input),
     getSession: (caller, sessionId) => getSession(db, pool, caller, sessionId),
-    addMember: (caller, sessionId, principalId) => addMember(db, pool, caller, sessionId, principalId),
+    addMember: (caller, sessionId, principalId) =>
+      addMember(db, pool, caller, sessionId, principalId),
     async removeMember(caller, sessionId, principalId) {
       await removeMember(db, pool, caller, sessionId, principalId);
       publish("memberRemoved", () => publisher.memberRemoved(sessionId, principalId));
@@ -110,7 +111,11 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     async updateContext(caller, input, origin) {
       const context = await updateContext(pool, caller, input);
       publish("context", () => publisher.context(context, origin?.socketId));
-      return { contextId: context.contextId, version: context.version, updatedAt: context.updatedAt };
+      return {
+        contextId: context.contextId,
+        version: context.version,
+        updatedAt: context.updatedAt,
+      };
     },
     getContexts: (caller, sessionId, contextId) => getContexts(pool, caller, sessionId, contextId),
     setPublisher(next) {

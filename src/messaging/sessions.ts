@@ -52,7 +52,9 @@ export async function createSession(
     await withDb(() =>
       db.transaction(async (tx) => {
         await tx.insert(sessions).values({ id, title: input.title ?? null, createdBy: caller.id });
-        await tx.insert(sessionMembers).values(members.map((principalId) => ({ sessionId: id, principalId })));
+        await tx
+          .insert(sessionMembers)
+          .values(members.map((principalId) => ({ sessionId: id, principalId })));
       }),
     );
   } catch (err) {
@@ -115,7 +117,9 @@ export async function removeMember(
   const removed = await withDb(() =>
     db
       .delete(sessionMembers)
-      .where(and(eq(sessionMembers.sessionId, sessionId), eq(sessionMembers.principalId, principalId)))
+      .where(
+        and(eq(sessionMembers.sessionId, sessionId), eq(sessionMembers.principalId, principalId)),
+      )
       .returning({ principalId: sessionMembers.principalId }),
   );
   if (removed.length === 0) {

@@ -1,4 +1,9 @@
-import type { PrincipalKind, SessionHead, StoredMessage, ContextUpdateEvent } from "../protocol/index.js";
+import type {
+  ContextUpdateEvent,
+  PrincipalKind,
+  SessionHead,
+  StoredMessage,
+} from "../protocol/index.js";
 
 /** Who is calling: the verified token's claims. */
 export interface Principal {

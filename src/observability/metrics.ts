@@ -14,7 +14,12 @@ export interface SocketCounters {
   failed_connections: number;
   messages_sent: number;
   messages_received: number;
-  errors: { auth_errors: number; network_errors: number; timeout_errors: number; server_errors: number };
+  errors: {
+    auth_errors: number;
+    network_errors: number;
+    timeout_errors: number;
+    server_errors: number;
+  };
 }
 
 export interface Metrics {

@@ -1,0 +1,217 @@
+/**
+ * `createRealtimeServer(httpServer, deps)`: Socket.IO on the gateway's Node server, namespaces
+ * `/agents` and `/clients`, the root namespace refusing everyone, the cluster adapter, the
+ * connection audit, and a graceful drain.
+ */
+import type { Server as HttpServer } from "node:http";
+import type pg from "pg";
+import { Server } from "socket.io";
+import type { TokenVerifier } from "../auth/tokens.js";
+import type { Messaging, Publisher } from "../messaging/index.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
+import { CLIENT_EVENTS, NAMESPACES, type NamespaceName } from "../protocol/index.js";
+import { InflightTracker, refuse } from "./ack.js";
+import { createAuditWriter } from "./audit.js";
+import { authMiddleware, connectError } from "./auth.js";
+import { type Cluster, createCluster } from "./cluster.js";
+import { registerHandlers } from "./handlers.js";
+import { createSocketPublisher, principalRoom } from "./publisher.js";
+import { TokenBucket } from "./rate-limit.js";
+import { ConnectionStats } from "./stats.js";
+import type { GatewayNamespace, GatewayServer, GatewaySocket } from "./types.js";
+
+export interface RealtimeDeps {
+  messaging: Messaging;
+  tokens: TokenVerifier;
+  metrics: Metrics;
+  logger: Logger;
+  /** Pool for the connection audit. */
+  pool: pg.Pool;
+  /** Direct URL of the Postgres primary, for the cluster adapter's LISTEN. */
+  listenUrl: string;
+  nodeId: string;
+  region: string | undefined;
+  corsOrigins: string[] | "*";
+  maxContentBytes: number;
+  /** Events per second one socket may send, sustained. Default 200. */
+  rateLimitPerSecond?: number;
+  /** Events one socket may send at once. Default 400. */
+  rateLimitBurst?: number;
+  /** Engine.IO ping interval in ms. Default 25,000 (Socket.IO's). */
+  pingIntervalMs?: number;
+  /** Engine.IO ping timeout in ms. Default 20,000 (Socket.IO's). */
+  pingTimeoutMs?: number;
+}
+
+export interface RealtimeServer {
+  io: GatewayServer;
+  namespaces: GatewayNamespace[];
+  publisher: Publisher;
+  cluster: Cluster;
+  /** True while the cluster listener is up. */
+  clusterReady(): boolean;
+  /** Refuse new connections from now on (`UNAVAILABLE`); open sockets carry on. */
+  drain(): void;
+  /** Resolves when no event handler is running, or after `timeoutMs`. */
+  settle(timeoutMs: number): Promise<void>;
+  /** Closes every socket's transport (clients reconnect elsewhere), flushes the audit, closes. */
+  close(): Promise<void>;
+}
+
+const KNOWN_EVENTS = new Set<string>(CLIENT_EVENTS);
+/** setTimeout's largest delay; longer token lifetimes are re-armed when it fires. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps): RealtimeServer {
+  const log = deps.logger.child({ module: "realtime" });
+  const { metrics } = deps;
+  const cluster = createCluster({
+    url: deps.listenUrl,
+    logger: deps.logger,
+    metrics,
+    nodeId: deps.nodeId,
+  });
+  const io: GatewayServer = new Server(httpServer, {
+    path: "/socket.io",
+    adapter: cluster.adapter,
+    cors: { origin: deps.corsOrigins === "*" ? "*" : deps.corsOrigins },
+    // Room for a maximal message (content can escape to ~6 bytes a char in JSON) plus envelope.
+    maxHttpBufferSize: Math.max(1_000_000, deps.maxContentBytes * 2 + 65_536),
+    pingInterval: deps.pingIntervalMs ?? 25_000,
+    pingTimeout: deps.pingTimeoutMs ?? 20_000,
+    serveClient: false,
+  });
+  const stats = new ConnectionStats(metrics);
+  const inflight = new InflightTracker();
+  const audit = createAuditWriter({
+    pool: deps.pool,
+    nodeId: deps.nodeId,
+    region: deps.region,
+    logger: deps.logger,
+  });
+  let accepting = true;
+
+  io.engine.on("connection_error", (err: { code: number; message: string }) => {
+    log.debug({ code: err.code, message: err.message }, "engine connection refused");
+  });
+
+  // The root namespace admits nobody (PROTOCOL.md section 2).
+  io.use((_socket, next) =>
+    next(
+      connectError("FORBIDDEN", "The root namespace admits nobody; connect to /agents or /clients"),
+    ),
+  );
+
+  const namespaces: GatewayNamespace[] = [];
+  for (const name of Object.keys(NAMESPACES) as NamespaceName[]) {
+    const nsp: GatewayNamespace = io.of(name);
+    namespaces.push(nsp);
+    nsp.use((_socket, next) =>
+      accepting
+        ? next()
+        : next(connectError("UNAVAILABLE", "This node is shutting down; reconnect")),
+    );
+    nsp.use(authMiddleware(name, deps.tokens, (code) => stats.refused(code)));
+    nsp.on("connection", (socket) => onConnection(name, socket));
+  }
+  const publisher = createSocketPublisher(namespaces, metrics);
+
+  function onConnection(namespace: NamespaceName, socket: GatewaySocket) {
+    const { principal, expiresAt } = socket.data;
+    stats.connected(namespace, principal.id);
+    void socket.join(principalRoom(principal.id));
+    audit.connected({
+      socketId: socket.id,
+      namespace,
+      principalId: principal.id,
+      principalKind: principal.kind,
+      remoteAddress: socket.handshake.address,
+      userAgent: socket.handshake.headers["user-agent"],
+      transport: socket.conn.transport.name,
+      connectedAt: socket.data.connectedAt,
+    });
+    log.debug({ socket: socket.id, namespace, principal: principal.id }, "socket connected");
+
+    const bucket = new TokenBucket(deps.rateLimitPerSecond ?? 200, deps.rateLimitBurst ?? 400);
+    socket.use(([event, ...args], next) => {
+      if (!KNOWN_EVENTS.has(event)) {
+        metrics.errors.inc({ code: "INVALID_PAYLOAD", surface: "socket" });
+        return refuse(args, {
+          status: "error",
+          code: "INVALID_PAYLOAD",
+          message: `Unknown event ${JSON.stringify(String(event)).slice(0, 80)}`,
+          retryable: false,
+        });
+      }
+      if (!bucket.take()) {
+        metrics.errors.inc({ code: "RATE_LIMITED", surface: "socket" });
+        return refuse(args, {
+          status: "error",
+          code: "RATE_LIMITED",
+          message: "Too many events; back off",
+          retryable: true,
+        });
+      }
+      next();
+    });
+    registerHandlers(
+      { logger: log, metrics, inflight, messaging: deps.messaging, namespace },
+      socket,
+    );
+
+    let expiry: NodeJS.Timeout | undefined;
+    const armExpiry = () => {
+      if (expiresAt === undefined) return;
+      const left = expiresAt - Date.now();
+      expiry = setTimeout(
+        () => {
+          if (Date.now() < expiresAt) return armExpiry();
+          socket.emit("gateway:error", {
+            code: "AUTH_EXPIRED",
+            message: "The token has expired; reconnect with a fresh one",
+            retryable: false,
+          });
+          socket.disconnect(true);
+        },
+        Math.min(Math.max(0, left), MAX_TIMER_MS),
+      );
+    };
+    armExpiry();
+
+    socket.on("disconnect", (reason) => {
+      clearTimeout(expiry);
+      stats.disconnected(namespace, principal.id, reason);
+      audit.disconnected(socket.id, reason);
+      log.debug({ socket: socket.id, namespace, reason }, "socket disconnected");
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    io,
+    namespaces,
+    publisher,
+    cluster,
+    clusterReady: () => cluster.listening(),
+    drain() {
+      accepting = false;
+    },
+    settle: (timeoutMs) => inflight.settle(timeoutMs),
+    close() {
+      closing ??= (async () => {
+        accepting = false;
+        for (const nsp of namespaces) {
+          // Closing the transport (not a server-side disconnect) makes standard clients
+          // reconnect by themselves, to another node behind the load balancer.
+          for (const socket of nsp.sockets.values()) socket.conn.close();
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+        await audit.close();
+        await new Promise<void>((resolve) => io.close(() => resolve()));
+        await cluster.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import type { Namespace, Server, Socket } from "socket.io";
+import type { Principal } from "../messaging/index.js";
+import type { ClientToServerEvents, ServerToClientEvents } from "../protocol/index.js";
+
+/** Events between nodes (serverSideEmit); none yet beyond the adapter's own. */
+export type InterServerEvents = Record<string, never>;
+
+/** What a socket carries after the auth middleware. */
+export interface SocketData {
+  principal: Principal;
+  /** Token expiry in ms since epoch, when the token has one. */
+  expiresAt: number | undefined;
+  connectedAt: number;
+}
+
+/** Server-to-client events plus the connection-level notice sent before the server ends one. */
+export type GatewayServerEvents = ServerToClientEvents & {
+  "gateway:error": (error: { code: string; message: string; retryable: boolean }) => void;
+};
+
+export type GatewayServer = Server<
+  ClientToServerEvents,
+  GatewayServerEvents,
+  InterServerEvents,
+  SocketData
+>;
+export type GatewayNamespace = Namespace<
+  ClientToServerEvents,
+  GatewayServerEvents,
+  InterServerEvents,
+  SocketData
+>;
+export type GatewaySocket = Socket<
+  ClientToServerEvents,
+  GatewayServerEvents,
+  InterServerEvents,
+  SocketData
+>;
