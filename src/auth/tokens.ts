@@ -13,7 +13,10 @@ export interface VerifiedToken {
 }
 
 export interface TokenVerifier {
-  /** Verifies a raw token (a `Bearer ` prefix is accepted) or throws a GatewayError AUTH_*. */
+  /**
+   * Verifies a raw token or an Authorization header value (`Bearer <token>`, scheme in any case;
+   * a bare `Bearer` counts as no token), or throws a GatewayError AUTH_*.
+   */
   verify(token: string | undefined | null): Promise<VerifiedToken>;
   /** Signs a token; for dev tokens and tests. `expiresInSeconds` default 12 hours. */
   sign(
@@ -33,7 +36,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const key = new TextEncoder().encode(options.secret);
   return {
     async verify(raw) {
-      const token = raw?.startsWith("Bearer ") ? raw.slice(7).trim() : raw?.trim();
+      // The auth scheme is case-insensitive (RFC 9110 section 11.1).
+      const token = raw?.replace(/^bearer(\s+|$)/i, "").trim();
       if (!token) throw new GatewayError("AUTH_REQUIRED", "A token is required");
       let payload: Record<string, unknown>;
       try {

@@ -41,6 +41,12 @@ export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
       const body = parseOrThrow(DevTokenRequest, await jsonBody(c));
       return c.json({ token: await tokens.sign(body) });
     });
+  } else {
+    // Answered before the auth middleware below, which would otherwise make it 401: with dev
+    // tokens off the route does not exist (PROTOCOL.md section 2), token or not.
+    v1.post("/dev/token", (c) => {
+      throw new GatewayError("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`);
+    });
   }
 
   v1.use("*", async (c, next) => {
