@@ -91,22 +91,24 @@ export function loadConfig(env: Env): Readonly<Config> {
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ""),
   );
   const parsed = EnvSchema.safeParse(cleaned);
-  const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      problems.push(`${issue.path.join(".")}: ${issue.message}`);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  // Judged on the raw values, so a missing secret is named beside any other bad variable rather
+  // than only on the next start. Skipped when AUTH_DEV_TOKENS itself is unreadable.
+  const devTokensSetting = bool.optional().safeParse(cleaned.AUTH_DEV_TOKENS);
+  if (devTokensSetting.success) {
+    const devTokens = devTokensSetting.data ?? cleaned.DATABASE_URL === undefined;
+    if (!devTokens && cleaned.AUTH_JWT_SECRET === undefined) {
+      problems.push("AUTH_JWT_SECRET: required unless AUTH_DEV_TOKENS=true");
     }
-    throw new ConfigError(problems);
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const devTokens = e.AUTH_DEV_TOKENS ?? e.DATABASE_URL === undefined;
-  if (!devTokens && e.AUTH_JWT_SECRET === undefined) {
-    problems.push("AUTH_JWT_SECRET: required unless AUTH_DEV_TOKENS=true");
-  }
   const origins = e.CORS_ORIGINS.split(",")
     .map((o) => o.trim())
     .filter(Boolean);
-  if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
     port: e.PORT,

@@ -1,0 +1,187 @@
+import os from "node:os";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+const SECRET = "s".repeat(32);
+const PG = "postgres://u:p@db.example:5432/tkr";
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error("loadConfig accepted a bad environment");
+}
+
+describe("loadConfig", () => {
+  it("runs on the embedded database with dev tokens and documented defaults when nothing is set", () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      port: 3000,
+      host: "0.0.0.0",
+      databaseUrl: undefined,
+      databaseListenUrl: undefined,
+      databasePoolMax: 20,
+      dataDir: ".data",
+      embeddedPgPort: 0,
+      jwtSecret: undefined,
+      devTokens: true,
+      logLevel: "info",
+      nodeId: `${os.hostname()}-${process.pid}`,
+      region: undefined,
+      maxContentBytes: 65_536,
+      corsOrigins: "*",
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it("reads every variable it documents", () => {
+    const config = loadConfig({
+      PORT: "8080",
+      HOST: "127.0.0.1",
+      DATABASE_URL: PG,
+      DATABASE_LISTEN_URL: "postgresql://u:p@primary.example/tkr",
+      DATABASE_POOL_MAX: "50",
+      DATA_DIR: "/var/tkr",
+      EMBEDDED_PG_PORT: "5499",
+      AUTH_JWT_SECRET: SECRET,
+      AUTH_DEV_TOKENS: "false",
+      LOG_LEVEL: "debug",
+      NODE_ID: "node-a",
+      FLY_REGION: "ams",
+      MAX_CONTENT_BYTES: "1024",
+      CORS_ORIGINS: "https://a.example, https://b.example",
+      SHUTDOWN_TIMEOUT_MS: "2500",
+    });
+    expect(config).toEqual({
+      port: 8080,
+      host: "127.0.0.1",
+      databaseUrl: PG,
+      databaseListenUrl: "postgresql://u:p@primary.example/tkr",
+      databasePoolMax: 50,
+      dataDir: "/var/tkr",
+      embeddedPgPort: 5499,
+      jwtSecret: SECRET,
+      devTokens: false,
+      logLevel: "debug",
+      nodeId: "node-a",
+      region: "ams",
+      maxContentBytes: 1024,
+      corsOrigins: ["https://a.example", "https://b.example"],
+      shutdownTimeoutMs: 2500,
+    });
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(loadConfig({ PORT: "", DATABASE_URL: "", LOG_LEVEL: "" })).toMatchObject({
+      port: 3000,
+      databaseUrl: undefined,
+      logLevel: "info",
+      devTokens: true,
+    });
+  });
+
+  it("names every bad variable in one ConfigError", () => {
+    const problems = problemsOf({
+      PORT: "abc",
+      MAX_CONTENT_BYTES: "-1",
+      LOG_LEVEL: "loud",
+      DATABASE_URL: "mysql://db/x",
+      AUTH_DEV_TOKENS: "maybe",
+    });
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual([
+      "AUTH_DEV_TOKENS",
+      "DATABASE_URL",
+      "LOG_LEVEL",
+      "MAX_CONTENT_BYTES",
+      "PORT",
+    ]);
+  });
+
+  it("puts every problem in the error message, one per line", () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: "abc", MAX_CONTENT_BYTES: "-1" });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toMatch(/^Invalid configuration:\n/);
+    expect(message).toMatch(/\n {2}- PORT: .+/);
+    expect(message).toMatch(/\n {2}- MAX_CONTENT_BYTES: .+/);
+  });
+
+  it("refuses ports and limits out of range", () => {
+    expect(problemsOf({ PORT: "70000" })).toEqual([expect.stringMatching(/^PORT: /)]);
+    expect(problemsOf({ DATABASE_POOL_MAX: "0" })).toEqual([
+      expect.stringMatching(/^DATABASE_POOL_MAX: /),
+    ]);
+    expect(problemsOf({ PORT: "3000.5" })).toEqual([expect.stringMatching(/^PORT: /)]);
+  });
+
+  it("requires AUTH_JWT_SECRET when DATABASE_URL is set and dev tokens are not on", () => {
+    expect(problemsOf({ DATABASE_URL: PG })).toEqual([
+      "AUTH_JWT_SECRET: required unless AUTH_DEV_TOKENS=true",
+    ]);
+    expect(problemsOf({ DATABASE_URL: PG, AUTH_DEV_TOKENS: "false" })).toEqual([
+      "AUTH_JWT_SECRET: required unless AUTH_DEV_TOKENS=true",
+    ]);
+    expect(loadConfig({ DATABASE_URL: PG, AUTH_DEV_TOKENS: "true" }).devTokens).toBe(true);
+    expect(loadConfig({ DATABASE_URL: PG, AUTH_JWT_SECRET: SECRET }).devTokens).toBe(false);
+  });
+
+  it("also asks for AUTH_JWT_SECRET when turning dev tokens off on the embedded database", () => {
+    expect(problemsOf({ AUTH_DEV_TOKENS: "false" })).toEqual([
+      "AUTH_JWT_SECRET: required unless AUTH_DEV_TOKENS=true",
+    ]);
+  });
+
+  it("names a missing AUTH_JWT_SECRET alongside other bad variables", () => {
+    const problems = problemsOf({ DATABASE_URL: PG, PORT: "abc" });
+    expect(problems).toHaveLength(2);
+    expect(problems).toContain("AUTH_JWT_SECRET: required unless AUTH_DEV_TOKENS=true");
+    expect(problems.some((p) => p.startsWith("PORT: "))).toBe(true);
+  });
+
+  it("refuses a secret shorter than 32 characters", () => {
+    expect(problemsOf({ DATABASE_URL: PG, AUTH_JWT_SECRET: "short" })).toEqual([
+      "AUTH_JWT_SECRET: must be at least 32 characters",
+    ]);
+  });
+
+  it("defaults NODE_ID to FLY_MACHINE_ID, and NODE_ID wins when both are set", () => {
+    expect(loadConfig({ FLY_MACHINE_ID: "148e21ea7e1089" }).nodeId).toBe("148e21ea7e1089");
+    expect(loadConfig({ FLY_MACHINE_ID: "148e21ea7e1089", NODE_ID: "mine" }).nodeId).toBe("mine");
+  });
+
+  it("defaults DATABASE_LISTEN_URL to DATABASE_URL", () => {
+    const config = loadConfig({ DATABASE_URL: PG, AUTH_JWT_SECRET: SECRET });
+    expect(config.databaseListenUrl).toBe(PG);
+  });
+
+  it("treats a CORS list containing * as any origin", () => {
+    expect(loadConfig({ CORS_ORIGINS: "https://a.example,*" }).corsOrigins).toBe("*");
+    expect(loadConfig({ CORS_ORIGINS: " , " }).corsOrigins).toBe("*");
+  });
+
+  it("accepts the usual spellings of true and false", () => {
+    for (const yes of ["true", "1", "yes"]) {
+      expect(loadConfig({ DATABASE_URL: PG, AUTH_DEV_TOKENS: yes }).devTokens).toBe(true);
+    }
+    for (const no of ["false", "0", "no"]) {
+      expect(loadConfig({ AUTH_DEV_TOKENS: no, AUTH_JWT_SECRET: SECRET }).devTokens).toBe(false);
+    }
+  });
+
+  it("returns a frozen object", () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(config.port).toBe(3000);
+  });
+});
