@@ -34,8 +34,13 @@ export function createSocketPublisher(namespaces: GatewayNamespace[], metrics: M
       for (const nsp of namespaces) nsp.to(sessionRoom(head.sessionId)).emit("session:head", head);
     },
     memberRemoved(sessionId, principalId) {
-      for (const nsp of namespaces)
-        nsp.in(principalRoom(principalId)).socketsLeave(sessionRoom(sessionId));
+      const room = sessionRoom(sessionId);
+      for (const nsp of namespaces) {
+        // The cluster adapter applies a removal locally only after its NOTIFY round trip; apply
+        // it here first so this node's sockets leave before the caller gets its answer.
+        nsp.local.in(principalRoom(principalId)).socketsLeave(room);
+        nsp.in(principalRoom(principalId)).socketsLeave(room);
+      }
     },
   };
 }

@@ -55,6 +55,8 @@ export interface RealtimeServer {
   drain(): void;
   /** Resolves when no event handler is running, or after `timeoutMs`. */
   settle(timeoutMs: number): Promise<void>;
+  /** Writes buffered audit rows now (tests, admin tools); normally they go every second. */
+  flushAudit(): Promise<void>;
   /** Closes every socket's transport (clients reconnect elsewhere), flushes the audit, closes. */
   close(): Promise<void>;
 }
@@ -198,6 +200,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
       accepting = false;
     },
     settle: (timeoutMs) => inflight.settle(timeoutMs),
+    flushAudit: () => audit.flush(),
     close() {
       closing ??= (async () => {
         accepting = false;
