@@ -23,6 +23,8 @@ export interface StartOptions {
   db?: TestDatabase;
   env?: Record<string, string>;
   nodeId?: string;
+  /** Folder of the built web UI to serve; default the gateway's (`dist/web`). */
+  webRoot?: string;
 }
 
 export async function startTestGateway(options: StartOptions = {}): Promise<TestGateway> {
@@ -42,6 +44,7 @@ export async function startTestGateway(options: StartOptions = {}): Promise<Test
     config,
     databaseUrl: db.url,
     logger: createLogger({ level: config.logLevel, nodeId: config.nodeId }),
+    ...(options.webRoot ? { webRoot: options.webRoot } : {}),
   });
   await gateway.listen();
   return {
