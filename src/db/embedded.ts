@@ -146,8 +146,16 @@ export async function startEmbeddedPostgres(
     try {
       await pg.initialise();
     } catch (err) {
+      const reason = (err instanceof Error ? err.message : String(err)).trim();
+      // As root, initdb and postgres run as the `postgres` system user, which must be able to
+      // enter every parent folder: a DATA_DIR inside a 0700 folder (mktemp -d) fails here.
+      const asRoot =
+        process.getuid?.() === 0 && /Permission denied/.test(reason)
+          ? " Postgres runs as the system user postgres when started by root; that user cannot " +
+            "reach this folder, so choose a DATA_DIR whose parent folders it may enter."
+          : "";
       throw new EmbeddedPostgresError(
-        `Could not initialise the embedded Postgres in ${dataDir}: ${err instanceof Error ? err.message : String(err)}`,
+        `Could not initialise the embedded Postgres in ${dataDir}: ${reason}${asRoot}`,
       );
     }
   }
