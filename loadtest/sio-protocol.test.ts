@@ -6,7 +6,7 @@ import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ExtendedError, Server, type Socket } from "socket.io";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { WebSocket, WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import {
   AckError,
   decodePacket,
@@ -14,10 +14,9 @@ import {
   PacketType,
   ProtocolError,
   parseOpenPacket,
-  SioClient,
-  type SioSocket,
   websocketUrl,
 } from "./lib/sio-protocol.js";
+import { connected, drive as driveUrl, nextEvent, sleep, terminateAll } from "./ws-driver.js";
 
 const PING_INTERVAL = 200;
 const PING_TIMEOUT = 200;
@@ -84,73 +83,16 @@ function refusal(code: string, message: string): ExtendedError {
   return err;
 }
 
-interface Driven {
-  ws: WebSocket;
-  client: SioClient;
-  /** Every frame the client wrote, in order. */
-  sent: string[];
-  closed: Promise<string>;
-  errors: Error[];
-}
+const drive = (url = websocketUrl(baseUrl), options: { dropPongs?: boolean } = {}) =>
+  driveUrl(url, options);
 
-const open: Driven[] = [];
-afterEach(() => {
-  for (const d of open.splice(0)) d.ws.terminate();
-});
-
-/** Drives a SioClient over a `ws` WebSocket exactly as the k6 adapter drives it over k6's. */
-function drive(url = websocketUrl(baseUrl), options: { dropPongs?: boolean } = {}): Driven {
-  const ws = new WebSocket(url);
-  const sent: string[] = [];
-  const errors: Error[] = [];
-  let resolveClosed: (reason: string) => void = () => {};
-  const closed = new Promise<string>((resolve) => {
-    resolveClosed = resolve;
-  });
-  const client = new SioClient({
-    send(text) {
-      sent.push(text);
-      if (options.dropPongs && text === "3") return;
-      ws.send(text);
-    },
-    close: () => ws.close(),
-    onError: (err) => errors.push(err),
-    onClose: (reason) => resolveClosed(reason),
-  });
-  ws.on("message", (data, isBinary) => {
-    if (!isBinary) client.onText(data.toString());
-  });
-  ws.on("close", () => client.onTransportClose("transport close"));
-  const driven = { ws, client, sent, closed, errors };
-  open.push(driven);
-  return driven;
-}
-
-function connected(socket: SioSocket): Promise<SioSocket> {
-  return new Promise((resolve, reject) => {
-    if (socket.connected) return resolve(socket);
-    socket.on("connect", () => resolve(socket));
-    socket.on("connect_error", (err) => reject(err));
-  });
-}
+afterEach(() => terminateAll());
 
 async function connectTo(nsp: "/agents" | "/clients", token = TOKENS[nsp]) {
   const d = drive();
   const socket = await connected(d.client.socket(nsp).connect({ token }));
   return { ...d, socket };
 }
-
-function nextEvent<T = unknown>(socket: SioSocket, event: string): Promise<T[]> {
-  return new Promise((resolve) => {
-    const handler = (...args: unknown[]) => {
-      socket.off(event, handler);
-      resolve(args as T[]);
-    };
-    socket.on(event, handler);
-  });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("packet codec", () => {
   test("builds the websocket URL for http and https bases", () => {
