@@ -1,0 +1,92 @@
+/**
+ * An open session: its title and id (to share), members, the conversation and the composer.
+ */
+import { useCallback, useState } from "react";
+import type { Api } from "./api.js";
+import type { ChatClient, ConnectionStatus } from "./chat-client.js";
+import { Composer } from "./composer.js";
+import { MembersPanel } from "./members-panel.js";
+import { MessageList } from "./message-list.js";
+import { useChatSession } from "./use-chat-session.js";
+
+export interface ChatViewProps {
+  api: Api;
+  client: ChatClient | undefined;
+  status: ConnectionStatus;
+  token: string;
+  selfId: string;
+  sessionId: string;
+  onLeave: () => void;
+}
+
+export function ChatView(props: ChatViewProps) {
+  const { api, token, sessionId, selfId, onLeave } = props;
+  const chat = useChatSession({ ...props, senderId: selfId });
+  const [copied, setCopied] = useState(false);
+
+  const addMember = useCallback(
+    async (principalId: string) => {
+      await api.addMember(token, sessionId, principalId);
+      await chat.refreshSession();
+    },
+    [api, token, sessionId, chat.refreshSession],
+  );
+
+  async function copyId() {
+    try {
+      await navigator.clipboard.writeText(sessionId);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1_500);
+    } catch {
+      // Clipboard access needs a secure context; the id stays selectable on the page.
+    }
+  }
+
+  if (chat.error) {
+    return (
+      <section className="card narrow" aria-labelledby="open-error-title">
+        <h1 id="open-error-title">Cannot open this session</h1>
+        <p className="error" role="alert">
+          {chat.error}
+        </p>
+        <button type="button" onClick={onLeave}>
+          Back to sessions
+        </button>
+      </section>
+    );
+  }
+
+  return (
+    <div className="chat">
+      <aside className="chat-side">
+        <div className="session-heading">
+          <button type="button" className="link back" onClick={onLeave}>
+            ← All sessions
+          </button>
+          <h1>{chat.session?.title || "Untitled session"}</h1>
+          <p className="session-id">
+            <span className="muted">id </span>
+            <code data-testid="session-id">{sessionId}</code>{" "}
+            <button type="button" className="link" onClick={copyId}>
+              {copied ? "Copied" : "Copy"}
+            </button>
+          </p>
+        </div>
+        {chat.session ? (
+          <MembersPanel members={chat.session.members} selfId={selfId} onAdd={addMember} />
+        ) : (
+          <p className="muted">Loading…</p>
+        )}
+      </aside>
+      <section className="chat-main" aria-label="Conversation">
+        <MessageList
+          messages={chat.state.messages}
+          outbox={chat.state.outbox}
+          selfId={selfId}
+          onRetry={chat.retry}
+        />
+        <Composer onSend={chat.send} disabled={!chat.session} />
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,74 @@
+/**
+ * The conversation: stored messages by `seq`, then this tab's unsent ones. Sticks to the bottom
+ * as messages arrive unless the reader has scrolled up to read older ones.
+ */
+import { useLayoutEffect, useRef } from "react";
+import type { StoredMessage } from "../protocol/index.js";
+import { MessageItem, type MessageView } from "./message-item.js";
+import type { OutgoingMessage } from "./message-state.js";
+
+export interface MessageListProps {
+  messages: readonly StoredMessage[];
+  outbox: readonly OutgoingMessage[];
+  selfId: string;
+  onRetry: (id: string) => void;
+}
+
+export function MessageList({ messages, outbox, selfId, onRetry }: MessageListProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const pinned = useRef(true);
+  const views = [...messages.map((m) => storedView(m, selfId)), ...outbox.map(outgoingView)];
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: scroll whenever the list grows.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && pinned.current) el.scrollTop = el.scrollHeight;
+  }, [views.length]);
+
+  return (
+    <div
+      className="message-scroller"
+      ref={scroller}
+      onScroll={(e) => {
+        const el = e.currentTarget;
+        pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+      }}
+    >
+      {views.length === 0 ? <p className="empty muted">No messages yet. Say hello!</p> : null}
+      <ol className="message-list" role="log" aria-label="Messages" aria-live="polite">
+        {views.map((m) => (
+          <MessageItem key={m.id} message={m} onRetry={onRetry} />
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+function storedView(m: StoredMessage, selfId: string): MessageView {
+  return {
+    id: m.id,
+    seq: m.seq,
+    senderId: m.senderId,
+    senderKind: m.senderKind,
+    type: m.type,
+    content: m.content,
+    time: m.createdAt,
+    own: m.senderId === selfId,
+    delivery: "sent",
+  };
+}
+
+function outgoingView(m: OutgoingMessage): MessageView {
+  return {
+    id: m.id,
+    seq: undefined,
+    senderId: m.senderId,
+    senderKind: "user",
+    type: m.type,
+    content: m.content,
+    time: m.createdAt,
+    own: true,
+    delivery: m.state,
+    error: m.error,
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * The web UI in a real browser against a real gateway: the test builds the UI with Vite into a
+ * temp folder, serves it from a gateway node on port 0 and drives Debian's Chromium with
+ * playwright-core. No mocks: the page talks HTTP and Socket.IO to the gateway like a user's.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { build } from "vite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SCREENSHOT = "/tmp/web-ui.png";
+/** Long enough for a reconnect with socket.io-client's default backoff, short enough to fail. */
+const UI_TIMEOUT_MS = 8_000;
+
+let webRoot: string;
+let node: TestGateway;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  webRoot = await mkdtemp(path.join(os.tmpdir(), "tkr-web-ui-"));
+  // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build: test
+  // what `npm run build:web` ships.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
+  try {
+    await build({
+      configFile: path.join(ROOT, "vite.config.ts"),
+      mode: "production",
+      logLevel: "warn",
+      build: { outDir: webRoot, emptyOutDir: true, sourcemap: false },
+    });
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
+  node = await startTestGateway({ webRoot });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") pageErrors.push(msg.text());
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await node?.close();
+  if (webRoot) await rm(webRoot, { recursive: true, force: true });
+});
+
+const status = () => page.locator(".status");
+const waitForStatus = (value: string) =>
+  page.locator(`.status[data-status="${value}"]`).waitFor({ state: "visible" });
+const messageWithSeq = (seq: number) => page.locator(`li.message[data-seq="${seq}"]`);
+
+async function postAsAgent(sessionId: string, body: Record<string, unknown>) {
+  const token = await node.token("bot", "agent");
+  const res = await fetch(`${node.url}/v1/sessions/${sessionId}/messages`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { seq: number };
+}
+
+describe("web UI", () => {
+  let sessionId: string;
+
+  it("signs a user in with a display name and shows the connection as connected", async () => {
+    await page.goto(node.url);
+    await expect(status().getAttribute("data-status")).resolves.not.toBe("connected");
+    await page.getByLabel("Display name").fill("Alice");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await waitForStatus("connected");
+    expect(await status().textContent()).toContain("Connected");
+    const stored = await page.evaluate(() => localStorage.getItem("tkr.identity.v1"));
+    expect(JSON.parse(stored ?? "{}")).toMatchObject({ name: "Alice" });
+  });
+
+  it("creates a session, adds an agent as member and shows a sent message with its seq", async () => {
+    await page.getByRole("button", { name: "Create session" }).click();
+    sessionId = (await page.getByTestId("session-id").textContent()) ?? "";
+    expect(sessionId).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(page.url()).toContain(`#/s/${sessionId}`);
+
+    await page.getByLabel("Principal id to add").fill("bot");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.locator(".member-list code", { hasText: /^bot$/ }).waitFor();
+
+    const composer = page.getByLabel("Message", { exact: true });
+    await composer.fill("hello");
+    await composer.press("Shift+Enter");
+    await composer.pressSequentially("from the browser");
+    await composer.press("Enter");
+    const first = messageWithSeq(1);
+    await first.locator(".delivery.sent").waitFor();
+    expect(await first.getAttribute("data-delivery")).toBe("sent");
+    expect(await first.locator(".body").textContent()).toBe("hello\nfrom the browser");
+    expect(await first.locator(".seq").textContent()).toBe("#1");
+    expect(await first.locator(".badge-user").textContent()).toBe("user");
+    expect(await composer.inputValue()).toBe("");
+  });
+
+  it("shows a message an agent posts over HTTP live, as text and never as markup", async () => {
+    const content = "<b id=injected>not bold</b>\nconst x = 1;";
+    const { seq } = await postAsAgent(sessionId, { id: "agent-msg-1", content, type: "code" });
+    expect(seq).toBe(2);
+    const second = messageWithSeq(2);
+    await second.waitFor();
+    expect(await second.getAttribute("data-sender")).toBe("bot");
+    expect(await second.locator(".badge-agent").textContent()).toBe("agent");
+    expect(await second.locator(".badge-type").textContent()).toBe("code");
+    expect(await second.locator("pre code").textContent()).toBe(content);
+    expect(await page.locator("#injected").count()).toBe(0);
+  });
+
+  it("shows reconnecting after a network drop, then connected, with what was sent meanwhile", async () => {
+    // Hold reconnecting sockets at the door until the message below is stored, so it can only
+    // reach the page by catching up, not live.
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const clients = node.gateway.realtime.io.of("/clients");
+    clients.use((_socket, next) => void gate.then(() => next()));
+
+    // A network drop, not a server disconnect: close the transports under the sockets.
+    for (const nsp of node.gateway.realtime.namespaces) {
+      for (const socket of nsp.sockets.values()) socket.conn.close();
+    }
+    await waitForStatus("reconnecting");
+    expect(await status().textContent()).toContain("Reconnecting");
+
+    await postAsAgent(sessionId, {
+      id: "agent-msg-2",
+      content: "sent while you were away",
+      type: "text",
+    });
+    expect(await messageWithSeq(3).count()).toBe(0);
+    open();
+
+    await waitForStatus("connected");
+    const third = messageWithSeq(3);
+    await third.waitFor();
+    expect(await third.locator(".body").textContent()).toBe("sent while you were away");
+    const seqs = await page
+      .locator("li.message")
+      .evaluateAll((items) => items.map((li) => Number(li.getAttribute("data-seq"))));
+    expect(seqs).toEqual([1, 2, 3]);
+
+    await page.screenshot({ path: SCREENSHOT });
+    expect(pageErrors).toEqual([]);
+  });
+});
