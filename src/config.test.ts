@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, EnvSchema, loadConfig } from "./config.js";
 
 const SECRET = "s".repeat(32);
 const PG = "postgres://u:p@db.example:5432/tkr";
@@ -183,5 +184,36 @@ describe("loadConfig", () => {
       (config as { port: number }).port = 1;
     }).toThrow(TypeError);
     expect(config.port).toBe(3000);
+  });
+});
+
+describe("configuration docs", () => {
+  const variables = Object.keys(EnvSchema.shape).sort();
+  const defaults = EnvSchema.parse({}) as Record<string, unknown>;
+  const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), "utf8");
+
+  it("lists exactly the variables loadConfig reads in .env.example, each with its default", () => {
+    const lines = read(".env.example").split("\n");
+    const listed = new Map<string, string>();
+    for (const line of lines) {
+      const match = /^#? ?([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+      if (match?.[1]) listed.set(match[1], match[2] ?? "");
+    }
+    expect([...listed.keys()].sort()).toEqual(variables);
+    for (const [name, value] of Object.entries(defaults)) {
+      if (value !== undefined) expect(listed.get(name), name).toBe(String(value));
+    }
+  });
+
+  it("lists exactly the variables loadConfig reads in README's table, each with its default", () => {
+    const rows = new Map<string, string>();
+    for (const line of read("README.md").split("\n")) {
+      const match = /^\| `([A-Z][A-Z0-9_]*)` \| ([^|]+) \|/.exec(line);
+      if (match?.[1]) rows.set(match[1], match[2]?.trim() ?? "");
+    }
+    expect([...rows.keys()].sort()).toEqual(variables);
+    for (const [name, value] of Object.entries(defaults)) {
+      if (value !== undefined) expect(rows.get(name), name).toBe(`\`${String(value)}\``);
+    }
   });
 });

@@ -14,8 +14,11 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-/** Every variable, its default and its meaning. README's table and `.env.example` follow this. */
-const EnvSchema = z.object({
+/**
+ * Every variable, its default and its meaning. README's table and `.env.example` follow this, and
+ * `config.test.ts` checks that they do.
+ */
+export const EnvSchema = z.object({
   /** TCP port for HTTP and Socket.IO. */
   PORT: int(0, 65_535).default(3000),
   /** Interface to bind. */
@@ -40,6 +43,7 @@ const EnvSchema = z.object({
   AUTH_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Serve POST /v1/dev/token. Default: true on the embedded database, false otherwise. */
   AUTH_DEV_TOKENS: bool.optional(),
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   /** This node's name in logs, metrics and the connection audit. */
   NODE_ID: z.string().min(1).max(64).optional(),
