@@ -208,7 +208,7 @@ describe("configuration docs", () => {
   it("lists exactly the variables loadConfig reads in README's table, each with its default", () => {
     const rows = new Map<string, string>();
     for (const line of read("README.md").split("\n")) {
-      const match = /^\| `([A-Z][A-Z0-9_]*)` \| ([^|]+) \|/.exec(line);
+      const match = /^\|\s*`([A-Z][A-Z0-9_]*)`\s*\|\s*([^|]+?)\s*\|/.exec(line);
       if (match?.[1]) rows.set(match[1], match[2]?.trim() ?? "");
     }
     expect([...rows.keys()].sort()).toEqual(variables);
