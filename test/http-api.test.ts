@@ -924,6 +924,33 @@ describe("HTTP API: health, readiness, metrics and docs", () => {
     expect(post.requestBody).toBeDefined();
   });
 
+  it("answers CORS preflights for /v1 without a token, allowing only the configured origins", async () => {
+    const app = makeApp({ corsOrigins: ["https://app.example"] });
+    const preflight = (origin: string) =>
+      call(app, "OPTIONS", "/v1/sessions", {
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization,content-type",
+        },
+      });
+    const allowed = await preflight("https://app.example");
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(allowed.headers.get("access-control-allow-headers")?.toLowerCase()).toContain(
+      "authorization",
+    );
+    const other = await preflight("https://elsewhere.example");
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    // Errors carry the CORS headers too, so a browser can read the error body.
+    const refused = await call(app, "POST", "/v1/sessions", {
+      json: {},
+      headers: { origin: "https://app.example" },
+    });
+    expectError(refused, 401, "AUTH_REQUIRED");
+    expect(refused.headers.get("access-control-allow-origin")).toBe("https://app.example");
+  });
+
   it("serves /docs as an HTML page that loads /openapi.json", async () => {
     const reply = await call(makeApp(), "GET", "/docs");
     expect(reply.status).toBe(200);
