@@ -22,6 +22,9 @@ export function isUnavailable(err: unknown): boolean {
     if (code.length === 5 && UNAVAILABLE_SQLSTATE.test(code)) return true;
   }
   if (UNAVAILABLE_MESSAGES.test(err.message)) return true;
+  // FATAL errors end the session before or while it runs (shutdown, database not accepting
+  // connections, too many clients): the database is not usable right now.
+  if ((err as { severity?: unknown }).severity === "FATAL") return true;
   const cause = (err as { cause?: unknown }).cause;
   return cause !== undefined && cause !== err && isUnavailable(cause);
 }

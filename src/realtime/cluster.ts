@@ -49,12 +49,26 @@ export function createCluster(options: ClusterOptions): Cluster {
   pool.on("error", (err) =>
     log.warn({ err: { message: err.message } }, "idle cluster client failed"),
   );
+  const checkedOut = new Set<pg.PoolClient>();
+  pool.on("acquire", (client) => checkedOut.add(client));
+  pool.on("release", (_err, client) => checkedOut.delete(client as pg.PoolClient));
   pool.on("connect", (client) => {
     // The adapter's LISTEN client is checked out for good; without this handler its 'error'
     // event is unhandled and kills the process.
     client.on("error", (err) => {
       options.metrics.clusterErrors.inc();
       log.warn({ err: { message: err.message } }, "cluster connection failed");
+    });
+    // When that connection ends the adapter takes a new client but never releases the dead
+    // one, leaking a pool slot per drop (and making pool.end() wait forever). Release it here.
+    client.on("end", () => {
+      const held = client as pg.PoolClient;
+      if (!checkedOut.has(held)) return;
+      try {
+        held.release(new Error("cluster connection ended"));
+      } catch {
+        // Released meanwhile: nothing leaked.
+      }
     });
   });
 
