@@ -1,0 +1,128 @@
+/**
+ * `connectAgent`: an AI agent in a few lines. Connects to `/agents`, joins its sessions, and
+ * hands every message not sent by the agent itself to `onMessage`, one at a time per session
+ * (in `seq` order, each once), with a `reply` that answers in the same session. Replies go
+ * through the client's outbox, so they survive disconnects like any send.
+ */
+import type { StoredMessage } from "../protocol/schemas.js";
+import {
+  createGatewayClient,
+  type GatewayClient,
+  type SendInput,
+  type SendResult,
+} from "./client.js";
+import type { GatewayClientOptions } from "./options.js";
+
+/** Text (sent as `type: "text"`), or a message without `sessionId`. */
+export type ReplyInput = string | Omit<SendInput, "sessionId">;
+
+/**
+ * Sends into the session of the message being handled. Defaults: `type: "text"`, `replyTo` the
+ * handled message's id, `receiverId` its sender.
+ */
+export type Reply = (reply: ReplyInput) => Promise<SendResult>;
+
+export interface AgentOptions extends Omit<GatewayClientOptions, "namespace"> {
+  /** A session to join. Give this, `sessionIds`, or both. */
+  sessionId?: string;
+  /** Sessions to join. */
+  sessionIds?: string[];
+  /**
+   * The agent's principal id: its own messages are not handed to `onMessage`. Default: the
+   * token's `sub`.
+   */
+  agentId?: string;
+  /**
+   * Where delivery starts in each session: messages after this seq (0: the whole history).
+   * Default: the session's head at join time, so only new messages are handled.
+   */
+  lastSeq?: number;
+  /** Handles one message; the next message of the same session waits for it to settle. */
+  onMessage: (message: StoredMessage, reply: Reply) => unknown;
+  /**
+   * Called when `onMessage` throws or rejects; the agent carries on with the next message.
+   * Default: the logger's `error`.
+   */
+  onHandlerError?: (error: unknown, message: StoredMessage) => void;
+}
+
+export interface Agent {
+  client: GatewayClient;
+  /** Joins one more session. */
+  join(sessionId: string): Promise<void>;
+  /** Resolves when every message received so far has been handled. */
+  idle(): Promise<void>;
+  /** Waits for running handlers (their replies are queued), then closes the client. */
+  close(): Promise<void>;
+}
+
+/** Connects, joins, and resolves once every session is joined; rejects (and closes) if not. */
+export async function connectAgent(options: AgentOptions): Promise<Agent> {
+  const { sessionId, sessionIds, agentId, lastSeq, onMessage, onHandlerError, ...rest } = options;
+  const client = createGatewayClient({ ...rest, namespace: "/agents" });
+  const chains = new Map<string, Promise<void>>();
+  const reportHandlerError =
+    onHandlerError ??
+    ((error: unknown, message: StoredMessage) =>
+      options.logger?.error?.("agent handler failed", {
+        sessionId: message.sessionId,
+        seq: message.seq,
+        error: String(error),
+      }));
+
+  client.on("message", (message) => {
+    if (message.senderId === (agentId ?? client.principalId)) return;
+    const reply: Reply = (input) => {
+      const fields = typeof input === "string" ? { content: input } : input;
+      return client.send({
+        type: "text",
+        replyTo: message.id,
+        receiverId: message.senderId,
+        ...fields,
+        sessionId: message.sessionId,
+      } as SendInput);
+    };
+    const previous = chains.get(message.sessionId) ?? Promise.resolve();
+    chains.set(
+      message.sessionId,
+      previous.then(async () => {
+        try {
+          await onMessage(message, reply);
+        } catch (error) {
+          reportHandlerError(error, message);
+        }
+      }),
+    );
+  });
+
+  const join = async (id: string) => {
+    await client.joinSession(id, lastSeq === undefined ? undefined : { lastSeq });
+  };
+
+  const idle = async () => {
+    // Handlers may be queued while we wait; loop until nothing new was chained.
+    for (;;) {
+      const pending = [...chains.values()];
+      await Promise.all(pending);
+      if ([...chains.values()].every((p, i) => p === pending[i])) return;
+    }
+  };
+
+  try {
+    const ids = [...(sessionId === undefined ? [] : [sessionId]), ...(sessionIds ?? [])];
+    await Promise.all(ids.map(join));
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+
+  return {
+    client,
+    join,
+    idle,
+    async close() {
+      await idle();
+      await client.close();
+    },
+  };
+}

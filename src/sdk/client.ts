@@ -1,0 +1,270 @@
+/**
+ * `createGatewayClient`: the SDK's front door. It wires the connection (status, tokens,
+ * heartbeat), the outbox and its sender (reliable sends), the receiver (ordered, deduplicated,
+ * gap-free messages) and the joined sessions (rejoined after every reconnect).
+ *
+ * The `message` stream of a session is its whole log from the join on, this client's own
+ * messages included: the server does not echo a message to the socket that sent it, so the SDK
+ * slots the sender's own message in at the `seq` its ack names. Contexts work the same way.
+ */
+import type { SyncResult } from "../protocol/events.js";
+import type {
+  AppendResult,
+  Context,
+  ContextUpdatePayload,
+  ContextWriteResult,
+  MessageInput,
+  StoredMessage,
+} from "../protocol/schemas.js";
+import { type ClientStatus, Connection } from "./connection.js";
+import { Emitter } from "./emitter.js";
+import { ClientClosedError, type ClientError } from "./errors.js";
+import { newMessageId } from "./ids.js";
+import { type GatewayClientOptions, resolveOptions } from "./options.js";
+import { Outbox } from "./outbox.js";
+import { Receiver } from "./receiver.js";
+import { Sender } from "./sender.js";
+import { type JoinResult, Sessions } from "./sessions.js";
+import { TokenSource, tokenSubject } from "./token.js";
+
+/** A message to send; `id` is generated when absent (and reused on every resend). */
+export type SendInput = Omit<MessageInput, "id"> & { id?: string };
+/** The server's ack: `duplicate: true` when an earlier attempt had already stored it. */
+export type SendResult = AppendResult;
+
+export type ClientEvents = {
+  /** The connection status changed; `reason` says why when known. */
+  status: (status: ClientStatus, reason: string | undefined) => void;
+  /** The next message of a joined session: ascending `seq`, each once, no holes. */
+  message: (message: StoredMessage) => void;
+  /** A context of a joined session reached a newer version (live, refreshed, or own). */
+  context: (context: Context) => void;
+  /** Something went wrong; the client carries on unless `status` turns `failed`. */
+  error: (error: ClientError) => void;
+  /** An outbox entry was acknowledged, including ones restored from storage. */
+  sent: (result: SendResult, message: MessageInput) => void;
+  /** An outbox entry was refused for good (e.g. FORBIDDEN, TOO_LARGE) and dropped. */
+  sendFailed: (error: ClientError, message: MessageInput) => void;
+};
+
+export interface GatewayClient {
+  /** `connecting`, `connected`, `reconnecting`, `disconnected` (closed) or `failed` (final). */
+  readonly status: ClientStatus;
+  /** The token's `sub`, once a token is known. */
+  readonly principalId: string | undefined;
+  /** Messages in the outbox, being sent or waiting. */
+  readonly outboxSize: number;
+  /** Adds a listener; returns a function that removes it. */
+  on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void;
+  off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): void;
+  /** Resolves once connected; rejects on `failed`, on close, or after `timeoutMs`. */
+  ready(timeoutMs?: number): Promise<void>;
+  /**
+   * Joins a session and keeps it joined across reconnects. Without `lastSeq`, delivers the
+   * messages after the session's head at join time; with it, every message after `lastSeq`
+   * (0: the whole history). Rejects with GatewayError FORBIDDEN or NOT_FOUND.
+   */
+  joinSession(sessionId: string, options?: { lastSeq?: number }): Promise<JoinResult>;
+  /** Stops delivery for the session and leaves its room. */
+  leaveSession(sessionId: string): Promise<void>;
+  /** Ids of the joined sessions. */
+  sessions(): string[];
+  /**
+   * Queues a message and resolves with its ack. Survives disconnects: the message waits in the
+   * outbox and is resent with the same id until the server stores it (resolves, once) or refuses
+   * it for good (rejects with GatewayError). Rejects at once with OutboxFullError when the
+   * outbox is full, and with ClientClosedError when the client closes or fails first.
+   * `timestamp` defaults to the time of this call, so resends keep it.
+   */
+  send(message: SendInput): Promise<SendResult>;
+  /**
+   * Writes a context. Sent once, not retried: after a lost ack the SDK cannot know whether it
+   * was applied, so it rejects (GatewayTimeoutError, GatewayNetworkError) and leaves the choice
+   * to the caller; `expectedVersion` makes a retry safe.
+   */
+  updateContext(input: ContextUpdatePayload): Promise<ContextWriteResult>;
+  /** Reads one or all contexts of a session. */
+  getContexts(sessionId: string, contextId?: string): Promise<Context[]>;
+  /** A page of stored messages after `afterSeq` (default 0); does not touch the live stream. */
+  history(sessionId: string, options?: { afterSeq?: number; limit?: number }): Promise<SyncResult>;
+  /** Stops for good. Pending sends reject; entries in a persistent outbox storage stay there. */
+  close(): Promise<void>;
+}
+
+export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
+  const opts = resolveOptions(options);
+  const log = opts.logger;
+  const tokens = new TokenSource(options.token, options.getToken);
+  let principalId = tokenSubject(tokens.token);
+  const senderKind = opts.namespace === "/agents" ? "agent" : "user";
+  const retry = { ...opts.retry, jitter: opts.reconnection.jitter };
+
+  const events = new Emitter<ClientEvents>((error, event) =>
+    log.error("event listener threw", { event, error: String(error) }),
+  );
+  const emitError = (error: unknown) => events.emit("error", error as ClientError);
+
+  const outbox = new Outbox({
+    storage: opts.outbox.storage,
+    maxSize: opts.outbox.maxSize,
+    namespace: opts.namespace,
+    onStorageError: (error) => {
+      log.warn("outbox storage failed", { error: String(error) });
+      emitError(error);
+    },
+  });
+
+  const receiver = new Receiver({
+    deliver: (message) => events.emit("message", message),
+    fetchPage: (sessionId, afterSeq) =>
+      connection.request("sync", { sessionId, afterSeq, limit: opts.syncPageSize }),
+    gapWaitMs: opts.gapWaitMs,
+    retryMs: opts.retry.maxDelayMs,
+    onError: emitError,
+  });
+
+  const connection: Connection = new Connection(opts, tokens, {
+    status: (status, reason) => events.emit("status", status, reason),
+    error: emitError,
+    connected: () => sessions.rejoinAll(),
+    failed: (error) => stopParts(error),
+    token: (token) => {
+      principalId = tokenSubject(token) ?? principalId;
+    },
+    message: (message) => receiver.ingest(message),
+    context: (context) => sessions.context(context),
+    head: (head) => receiver.head(head.sessionId, head.seq),
+  });
+
+  const sessions = new Sessions({
+    connection,
+    receiver,
+    retry,
+    onContext: (context) => events.emit("context", context),
+    onError: emitError,
+  });
+
+  const sender = new Sender({
+    outbox,
+    whenConnected: () => connection.whenConnected(),
+    sendOnce: (entry) => connection.request("message", entry.message),
+    lanes: opts.outbox.maxInFlight,
+    retry,
+    onSent: (entry, result) => {
+      echoOwnMessage(entry.message, result);
+      events.emit("sent", result, entry.message);
+    },
+    onFailed: (entry, error) => events.emit("sendFailed", error as ClientError, entry.message),
+  });
+
+  /** The server skips the sending socket; put the sender's own message into its stream. */
+  function echoOwnMessage(message: MessageInput, result: AppendResult) {
+    if (!receiver.has(message.sessionId)) return;
+    if (principalId === undefined) {
+      // Cannot build it without knowing who we are: let the gap filler fetch it.
+      receiver.head(message.sessionId, result.seq);
+      return;
+    }
+    const { senderId: _given, ...fields } = message;
+    receiver.ingest({
+      ...fields,
+      seq: result.seq,
+      senderId: principalId,
+      senderKind,
+      timestamp: message.timestamp ?? result.createdAt,
+      createdAt: result.createdAt,
+      status: "sent",
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  function stopParts(error: unknown) {
+    sender.stop();
+    receiver.stop();
+    sessions.stop(error);
+    outbox.rejectAll(error);
+  }
+
+  /** Public one-shot calls wait for the connection up to one ack timeout, then try once. */
+  async function call<T>(run: () => Promise<T>): Promise<T> {
+    await connection.whenConnected(opts.ackTimeoutMs);
+    return run();
+  }
+
+  void (async () => {
+    await connection.obtainToken();
+    if (closing || connection.failure) return;
+    principalId = tokenSubject(tokens.token) ?? principalId;
+    connection.open();
+    const restored = await outbox.restore(principalId);
+    if (restored > 0) log.info("outbox entries restored from storage", { restored });
+    if (!closing && !connection.failure) sender.start();
+  })();
+
+  return {
+    get status() {
+      return connection.status;
+    },
+    get principalId() {
+      return principalId;
+    },
+    get outboxSize() {
+      return outbox.size;
+    },
+    on: (event, listener) => events.on(event, listener),
+    off: (event, listener) => events.off(event, listener),
+    ready: (timeoutMs) => connection.whenConnected(timeoutMs),
+    joinSession(sessionId, joinOptions) {
+      if (closing) return Promise.reject(new ClientClosedError("The client is closed"));
+      return sessions.join(sessionId, joinOptions?.lastSeq);
+    },
+    leaveSession: (sessionId) => sessions.leave(sessionId),
+    sessions: () => sessions.ids(),
+    send(input) {
+      if (closing) return Promise.reject(new ClientClosedError("The client is closed"));
+      if (connection.failure) return Promise.reject(connection.failure);
+      const message: MessageInput = {
+        ...input,
+        id: input.id ?? newMessageId(),
+        timestamp: input.timestamp ?? Date.now(),
+      };
+      return outbox.add(message);
+    },
+    async updateContext(input) {
+      const result = await call(() => connection.request("context:update", input));
+      if (principalId !== undefined) {
+        sessions.context({
+          sessionId: input.sessionId,
+          contextId: result.contextId,
+          contextData: input.contextData,
+          version: result.version,
+          sourceAgentId: principalId,
+          updatedAt: result.updatedAt,
+        });
+      }
+      return result;
+    },
+    async getContexts(sessionId, contextId) {
+      const payload = contextId === undefined ? { sessionId } : { sessionId, contextId };
+      const { contexts } = await call(() => connection.request("context:get", payload));
+      return contexts;
+    },
+    history(sessionId, page) {
+      return call(() =>
+        connection.request("sync", {
+          sessionId,
+          afterSeq: page?.afterSeq ?? 0,
+          ...(page?.limit === undefined ? {} : { limit: page.limit }),
+        }),
+      );
+    },
+    close() {
+      closing ??= (async () => {
+        connection.close();
+        stopParts(new ClientClosedError("The client was closed"));
+        await outbox.flushStorage();
+      })();
+      return closing;
+    },
+  };
+}
