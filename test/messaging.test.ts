@@ -95,6 +95,61 @@ describe("message log", () => {
     }
   });
 
+  it("answers each message of a concurrent mixed batch exactly: stored, FORBIDDEN or CONFLICT", async () => {
+    const session = await messaging.createSession(alice, { members: [bot.id] });
+    await messaging.sendMessage(alice, {
+      id: "mixed-taken",
+      sessionId: session.id,
+      content: "a",
+      type: "text",
+    });
+    const sends = [
+      ...Array.from({ length: 30 }, (_, i) =>
+        messaging.sendMessage(i % 2 ? alice : bot, {
+          id: `mixed-${i}`,
+          sessionId: session.id,
+          content: "x",
+          type: "text",
+        }),
+      ),
+      messaging.sendMessage(mallory, {
+        id: "mixed-intruder",
+        sessionId: session.id,
+        content: "x",
+        type: "text",
+      }),
+      messaging.sendMessage(bot, {
+        id: "mixed-taken",
+        sessionId: session.id,
+        content: "x",
+        type: "text",
+      }),
+      messaging.sendMessage(bot, {
+        id: "mixed-0",
+        sessionId: session.id,
+        content: "again",
+        type: "text",
+      }),
+      messaging.sendMessage(bot, {
+        id: "mixed-1",
+        sessionId: session.id,
+        content: "x",
+        type: "text",
+      }),
+    ];
+    const outcomes = await Promise.allSettled(sends);
+    const codeOf = (o: PromiseSettledResult<unknown>) =>
+      o.status === "rejected" ? (o.reason as GatewayError).code : "ok";
+    expect(outcomes.slice(0, 30).map(codeOf)).toEqual(Array(30).fill("ok"));
+    expect(outcomes.slice(30).map(codeOf)).toEqual(["FORBIDDEN", "CONFLICT", "ok", "CONFLICT"]);
+    const retried = (outcomes[32] as PromiseFulfilledResult<{ duplicate: boolean; seq: number }>)
+      .value;
+    const original = (outcomes[0] as PromiseFulfilledResult<{ duplicate: boolean; seq: number }>)
+      .value;
+    expect(retried).toMatchObject({ duplicate: true, seq: original.seq });
+    expect(await seqsOf(session.id)).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+  });
+
   it("acks a retried id with the original seq and broadcasts it only once", async () => {
     const session = await messaging.createSession(alice, {});
     const before = published.length;

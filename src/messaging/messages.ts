@@ -130,7 +130,7 @@ async function existingAppend(
   );
 }
 
-function toStoredMessage(
+export function toStoredMessage(
   input: MessageInput,
   senderId: string,
   senderKind: PrincipalKind,

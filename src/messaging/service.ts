@@ -13,9 +13,9 @@ import type {
   MessageInput,
   Session,
 } from "../protocol/index.js";
+import { createAppendBatcher } from "./append-batcher.js";
 import { getContexts, updateContext } from "./contexts.js";
 import {
-  appendMessage,
   checkMessageRules,
   DEFAULT_PAGE,
   type MessagePageResult,
@@ -75,6 +75,7 @@ export interface Messaging {
 export function createMessaging(deps: MessagingDeps): Messaging {
   const { db, pool } = deps;
   let publisher = deps.publisher ?? noopPublisher;
+  const batcher = createAppendBatcher(pool);
   const log = deps.logger;
 
   // Publishing is best effort: the row is committed and acknowledged whatever happens here, and
@@ -101,7 +102,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     async sendMessage(caller, input, origin) {
       checkMessageRules(caller, input, deps.maxContentBytes);
       const started = performance.now();
-      const { result, message } = await appendMessage(pool, caller, input);
+      const { result, message } = await batcher.append(caller, input);
       deps.onAppend?.((performance.now() - started) / 1000);
       if (message) publish("message", () => publisher.message(message, origin?.socketId));
       return result;
