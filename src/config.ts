@@ -55,6 +55,10 @@ export const EnvSchema = z.object({
   MAX_CONTENT_BYTES: int(1, 10_485_760).default(DEFAULT_MAX_CONTENT_BYTES),
   /** Comma-separated origins allowed by CORS and Socket.IO, or `*`. */
   CORS_ORIGINS: z.string().default("*"),
+  /** Milliseconds between passes that announce session heads to local sockets. */
+  CLUSTER_HEAD_INTERVAL_MS: int(100, 60_000).default(5_000),
+  /** Events per second one socket may send, sustained (burst: twice this). */
+  SOCKET_RATE_LIMIT: int(1, 1_000_000).default(200),
   /** Milliseconds the shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
 });
@@ -79,6 +83,8 @@ export interface Config {
   maxContentBytes: number;
   corsOrigins: string[] | "*";
   shutdownTimeoutMs: number;
+  clusterHeadIntervalMs: number;
+  socketRateLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -130,5 +136,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     maxContentBytes: e.MAX_CONTENT_BYTES,
     corsOrigins: origins.includes("*") || origins.length === 0 ? "*" : origins,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    clusterHeadIntervalMs: e.CLUSTER_HEAD_INTERVAL_MS,
+    socketRateLimit: e.SOCKET_RATE_LIMIT,
   });
 }

@@ -131,6 +131,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     region: config.region,
     corsOrigins: config.corsOrigins,
     maxContentBytes: config.maxContentBytes,
+    headIntervalMs: config.clusterHeadIntervalMs,
+    rateLimitPerSecond: config.socketRateLimit,
+    rateLimitBurst: config.socketRateLimit * 2,
   });
   messaging.setPublisher(realtime.publisher);
 

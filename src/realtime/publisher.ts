@@ -1,38 +1,23 @@
 /**
- * Broadcasts committed changes to room `session_<id>` in both namespaces, on every node (through
- * the cluster adapter). Member removal makes that principal's sockets leave the room everywhere:
- * every socket joins `principal_<id>` at connect, so the removal is one adapter operation.
+ * The messaging core's Publisher for a node with sockets: changes go through the fan-out (local
+ * sockets at once, other nodes in batches). Member removal makes that principal's sockets leave
+ * the room everywhere: every socket joins `principal_<id>` at connect, so the removal is one
+ * adapter operation.
  */
 import type { Publisher } from "../messaging/index.js";
-import type { Metrics } from "../observability/metrics.js";
 import { sessionRoom } from "../protocol/index.js";
+import type { Fanout } from "./fanout.js";
 import type { GatewayNamespace } from "./types.js";
 
 export function principalRoom(principalId: string): string {
   return `principal_${principalId}`;
 }
 
-export function createSocketPublisher(namespaces: GatewayNamespace[], metrics: Metrics): Publisher {
+export function createSocketPublisher(namespaces: GatewayNamespace[], fanout: Fanout): Publisher {
   return {
-    message(message, exceptSocketId) {
-      const room = sessionRoom(message.sessionId);
-      for (const nsp of namespaces) {
-        const target = exceptSocketId ? nsp.to(room).except(exceptSocketId) : nsp.to(room);
-        target.emit("message", message);
-        metrics.messagesOut.inc({ namespace: nsp.name });
-      }
-      metrics.socket.messages_sent++;
-    },
-    context(update, exceptSocketId) {
-      const room = sessionRoom(update.sessionId);
-      for (const nsp of namespaces) {
-        const target = exceptSocketId ? nsp.to(room).except(exceptSocketId) : nsp.to(room);
-        target.emit("context:update", update);
-      }
-    },
-    head(head) {
-      for (const nsp of namespaces) nsp.to(sessionRoom(head.sessionId)).emit("session:head", head);
-    },
+    message: (message, exceptSocketId) => fanout.message(message, exceptSocketId),
+    context: (update, exceptSocketId) => fanout.context(update, exceptSocketId),
+    head: (head) => fanout.head(head),
     memberRemoved(sessionId, principalId) {
       const room = sessionRoom(sessionId);
       for (const nsp of namespaces) {

@@ -15,7 +15,9 @@ import { InflightTracker, refuse } from "./ack.js";
 import { createAuditWriter } from "./audit.js";
 import { authMiddleware, connectError } from "./auth.js";
 import { type Cluster, createCluster } from "./cluster.js";
+import { createFanout } from "./fanout.js";
 import { registerHandlers } from "./handlers.js";
+import { createPositioning } from "./positioning.js";
 import { createSocketPublisher, principalRoom } from "./publisher.js";
 import { TokenBucket } from "./rate-limit.js";
 import { ConnectionStats } from "./stats.js";
@@ -38,6 +40,8 @@ export interface RealtimeDeps {
   rateLimitPerSecond?: number;
   /** Events one socket may send at once. Default 400. */
   rateLimitBurst?: number;
+  /** Milliseconds between head positioning passes. Default 5,000. */
+  headIntervalMs?: number;
   /** Engine.IO ping interval in ms. Default 25,000 (Socket.IO's). */
   pingIntervalMs?: number;
   /** Engine.IO ping timeout in ms. Default 20,000 (Socket.IO's). */
@@ -117,7 +121,17 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     nsp.use(authMiddleware(name, deps.tokens, (code) => stats.refused(code)));
     nsp.on("connection", (socket) => onConnection(name, socket));
   }
-  const publisher = createSocketPublisher(namespaces, metrics);
+  const fanout = createFanout(io, namespaces, metrics, log);
+  const publisher = createSocketPublisher(namespaces, fanout);
+  const positioning = createPositioning({
+    pool: deps.pool,
+    namespaces,
+    fanout,
+    logger: log,
+    ...(deps.headIntervalMs ? { intervalMs: deps.headIntervalMs } : {}),
+  });
+  // NOTIFYs sent while the listener was down are lost for good: tell every local room its head.
+  cluster.onListenerRestored(() => void positioning.run(true));
 
   function onConnection(namespace: NamespaceName, socket: GatewaySocket) {
     const { principal, expiresAt } = socket.data;
@@ -204,6 +218,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     close() {
       closing ??= (async () => {
         accepting = false;
+        positioning.stop();
         for (const nsp of namespaces) {
           // Closing the transport (not a server-side disconnect) makes standard clients
           // reconnect by themselves, to another node behind the load balancer.

@@ -1,9 +1,13 @@
 import type { Namespace, Server, Socket } from "socket.io";
 import type { Principal } from "../messaging/index.js";
 import type { ClientToServerEvents, ServerToClientEvents } from "../protocol/index.js";
+import type { FanoutBatch } from "./fanout.js";
 
-/** Events between nodes (serverSideEmit); none yet beyond the adapter's own. */
-export type InterServerEvents = Record<string, never>;
+/** Events between nodes (serverSideEmit), besides the adapter's own. */
+export type InterServerEvents = {
+  /** Committed changes from another node, for this node's sockets (see fanout.ts). */
+  "tkr:fanout": (batch: FanoutBatch) => void;
+};
 
 /** What a socket carries after the auth middleware. */
 export interface SocketData {
