@@ -2,7 +2,7 @@
  * The few HTTP routes the UI calls (PROTOCOL.md section 8), on the page's own origin. Errors
  * become `ApiError` with the gateway's code so the UI can tell "sign in again" from "not found".
  */
-import type { MessagePage, PrincipalKind, Session } from "../protocol/index.js";
+import type { PrincipalKind, Session } from "../protocol/index.js";
 
 export class ApiError extends Error {
   constructor(
@@ -25,8 +25,6 @@ export interface Api {
   createSession(token: string, input: { title?: string; members?: string[] }): Promise<Session>;
   getSession(token: string, sessionId: string): Promise<Session>;
   addMember(token: string, sessionId: string, principalId: string): Promise<void>;
-  /** Up to `limit` messages with `seq > afterSeq`, oldest first. */
-  messages(token: string, sessionId: string, afterSeq: number, limit: number): Promise<MessagePage>;
 }
 
 export function createApi(baseUrl = ""): Api {
@@ -65,12 +63,6 @@ export function createApi(baseUrl = ""): Api {
     async addMember(token, id, principalId) {
       await call("POST", `${sessionPath(id)}/members`, token, { principalId });
     },
-    messages: (token, id, afterSeq, limit) =>
-      call<MessagePage>(
-        "GET",
-        `${sessionPath(id)}/messages?afterSeq=${afterSeq}&limit=${limit}`,
-        token,
-      ),
   };
 }
 

@@ -5,7 +5,7 @@
 import { useCallback, useMemo, useRef, useState } from "react";
 import { ApiError, createApi } from "./api.js";
 import { ChatView } from "./chat-view.js";
-import { createChatClient } from "./create-chat-client.js";
+import { createClient } from "./create-client.js";
 import {
   clearIdentity,
   type Identity,
@@ -72,10 +72,6 @@ export function App() {
     [api, adopt],
   );
 
-  const createClient = useCallback(
-    (token: string) => createChatClient({ url: window.location.origin, token }),
-    [],
-  );
   const connection = useConnection(identity?.token, createClient, refreshToken);
 
   const createSession = useCallback(
@@ -110,7 +106,6 @@ export function App() {
             key={sessionId}
             api={api}
             client={connection.client}
-            status={connection.status}
             token={identity.token}
             selfId={identity.sub}
             sessionId={sessionId}

@@ -2,8 +2,8 @@
  * An open session: its title and id (to share), members, the conversation and the composer.
  */
 import { useCallback, useState } from "react";
+import type { GatewayClient } from "../sdk/index.js";
 import type { Api } from "./api.js";
-import type { ChatClient, ConnectionStatus } from "./chat-client.js";
 import { Composer } from "./composer.js";
 import { MembersPanel } from "./members-panel.js";
 import { MessageList } from "./message-list.js";
@@ -11,8 +11,7 @@ import { useChatSession } from "./use-chat-session.js";
 
 export interface ChatViewProps {
   api: Api;
-  client: ChatClient | undefined;
-  status: ConnectionStatus;
+  client: GatewayClient | undefined;
   token: string;
   selfId: string;
   sessionId: string;
@@ -21,7 +20,7 @@ export interface ChatViewProps {
 
 export function ChatView(props: ChatViewProps) {
   const { api, token, sessionId, selfId, onLeave } = props;
-  const chat = useChatSession({ ...props, senderId: selfId });
+  const chat = useChatSession({ api, client: props.client, token, sessionId, senderId: selfId });
   const [copied, setCopied] = useState(false);
 
   const addMember = useCallback(

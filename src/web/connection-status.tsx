@@ -2,9 +2,9 @@
  * The connection indicator in the top bar: a coloured dot and a word, plus the reason whenever
  * the connection is not healthy. `role="status"` makes screen readers announce changes.
  */
-import type { ConnectionStatus } from "./chat-client.js";
+import type { ClientStatus } from "../sdk/index.js";
 
-const LABELS: Record<ConnectionStatus, string> = {
+const LABELS: Record<ClientStatus, string> = {
   connecting: "Connecting…",
   connected: "Connected",
   reconnecting: "Reconnecting…",
@@ -13,7 +13,7 @@ const LABELS: Record<ConnectionStatus, string> = {
 };
 
 export function ConnectionStatusIndicator(props: {
-  status: ConnectionStatus;
+  status: ClientStatus;
   reason?: string | undefined;
 }) {
   const { status, reason } = props;

@@ -45,3 +45,20 @@ export function isAuthError(error: unknown): boolean {
   const code = errorCode(error);
   return code !== undefined && AUTH_CODES.has(code);
 }
+
+/** socket.io's disconnect reasons, in words a user can act on. */
+const STATUS_REASONS: Record<string, string> = {
+  "transport close": "connection lost",
+  "transport error": "network error",
+  "ping timeout": "the gateway stopped answering",
+  "heartbeat timeout": "the gateway stopped answering",
+  "io server disconnect": "the gateway closed the connection",
+  "xhr poll error": "network error",
+  "websocket error": "network error",
+  closed: "closed",
+};
+
+export function describeStatusReason(reason: string | undefined): string | undefined {
+  if (!reason) return undefined;
+  return STATUS_REASONS[reason] ?? reason;
+}

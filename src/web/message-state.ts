@@ -27,7 +27,6 @@ export interface MessageState {
 }
 
 export type MessageAction =
-  | { type: "reset"; sessionId: string }
   | { type: "received"; messages: StoredMessage[] }
   | { type: "sending"; message: OutgoingMessage }
   | { type: "sent"; id: string; seq: number; createdAt: number }
@@ -39,8 +38,6 @@ export function initialMessageState(sessionId: string): MessageState {
 
 export function messageReducer(state: MessageState, action: MessageAction): MessageState {
   switch (action.type) {
-    case "reset":
-      return initialMessageState(action.sessionId);
     case "received": {
       const incoming = action.messages.filter((m) => m.sessionId === state.sessionId);
       if (incoming.length === 0) return state;

@@ -2,11 +2,11 @@
  * The bar across the top of every screen: product name, connection status (always visible) and
  * who is signed in.
  */
-import type { ConnectionStatus } from "./chat-client.js";
+import type { ClientStatus } from "../sdk/index.js";
 import { ConnectionStatusIndicator } from "./connection-status.js";
 
 export interface TopBarProps {
-  status: ConnectionStatus;
+  status: ClientStatus;
   reason: string | undefined;
   user: { name: string; sub: string } | undefined;
   onSignOut: () => void;

@@ -1,14 +1,14 @@
 /**
- * One open session: its details, its messages (history on open, live after), and sending with a
- * per-message pending/sent/failed state. After every reconnect it fetches what it missed over
- * HTTP, so a dropped network never leaves a hole even if live fan-out was lost.
+ * One open session: its details over HTTP, and its messages through the SDK, which delivers the
+ * recent history and then every later message in `seq` order, filling holes after reconnects.
+ * Sending shows each message pending until its ack (the SDK keeps it in its outbox across
+ * disconnects), then sent, or failed with the reason and a retry.
  */
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
-import type { MessageType, Session } from "../protocol/index.js";
+import type { Session } from "../protocol/index.js";
+import { type GatewayClient, type MessageType, newMessageId } from "../sdk/index.js";
 import type { Api } from "./api.js";
-import type { ChatClient, ConnectionStatus } from "./chat-client.js";
-import { describeError } from "./describe-error.js";
-import { newMessageId } from "./ids.js";
+import { describeError, errorCode } from "./describe-error.js";
 import {
   initialMessageState,
   lastSeq,
@@ -16,7 +16,7 @@ import {
   messageReducer,
 } from "./message-state.js";
 
-/** How much history to show when a session opens. */
+/** How many earlier messages to show when a session opens. */
 export const HISTORY_LIMIT = 200;
 
 export interface ChatSession {
@@ -31,42 +31,23 @@ export interface ChatSession {
 
 export interface ChatSessionOptions {
   api: Api;
-  client: ChatClient | undefined;
-  status: ConnectionStatus;
+  client: GatewayClient | undefined;
   token: string;
   sessionId: string;
   senderId: string;
 }
 
 export function useChatSession(options: ChatSessionOptions): ChatSession {
-  const { api, client, status, token, sessionId, senderId } = options;
+  const { api, client, token, sessionId, senderId } = options;
   const [state, dispatch] = useReducer(messageReducer, sessionId, initialMessageState);
   const [session, setSession] = useState<Session>();
   const [error, setError] = useState<string>();
   const stateRef = useRef(state);
   stateRef.current = state;
-  /** History has loaded for this client: from then on, reconnects catch up. */
-  const loaded = useRef(false);
 
-  const catchUp = useCallback(
-    async (afterSeq: number) => {
-      let after = afterSeq;
-      for (let page = 0; page < 20; page++) {
-        const result = await api.messages(token, sessionId, after, 500);
-        dispatch({ type: "received", messages: result.messages });
-        after = result.messages.at(-1)?.seq ?? after;
-        if (!result.hasMore) return;
-      }
-    },
-    [api, token, sessionId],
-  );
-
-  // Open: details, then join (live messages start), then history. Anything that lands between
-  // two of these steps arrives by both paths and is deduplicated by seq.
+  // Details first (a FORBIDDEN or NOT_FOUND shows here), then join. A new client (a refreshed
+  // token) joins after what this list already holds, so nothing is fetched twice.
   useEffect(() => {
-    dispatch({ type: "reset", sessionId });
-    loaded.current = false;
-    setSession(undefined);
     setError(undefined);
     if (!client) return;
     let cancelled = false;
@@ -77,30 +58,19 @@ export function useChatSession(options: ChatSessionOptions): ChatSession {
       const details = await api.getSession(token, sessionId);
       if (cancelled) return;
       setSession(details);
-      await client.joinSession(sessionId);
-      const from = Math.max(0, details.headSeq - HISTORY_LIMIT);
-      const page = await api.messages(token, sessionId, from, HISTORY_LIMIT);
-      if (cancelled) return;
-      dispatch({ type: "received", messages: page.messages });
-      loaded.current = true;
+      const held = lastSeq(stateRef.current);
+      await client.joinSession(sessionId, {
+        lastSeq: held > 0 ? held : Math.max(0, details.headSeq - HISTORY_LIMIT),
+      });
     })().catch((err: unknown) => {
       if (!cancelled) setError(describeError(err));
     });
     return () => {
       cancelled = true;
       off();
-      void client.leaveSession(sessionId).catch(() => {});
+      client.leaveSession(sessionId).catch(() => {});
     };
   }, [api, client, token, sessionId]);
-
-  // After a reconnect, fetch what was committed meanwhile. Until history has loaded there is
-  // nothing to catch up on: the open effect's history read covers it.
-  useEffect(() => {
-    if (status !== "connected" || !loaded.current) return;
-    catchUp(lastSeq(stateRef.current)).catch(() => {
-      // Live messages and the next reconnect fill in: the list can be behind, never wrong.
-    });
-  }, [status, catchUp]);
 
   const deliver = useCallback(
     async (id: string, content: string, type: MessageType) => {
@@ -109,7 +79,10 @@ export function useChatSession(options: ChatSessionOptions): ChatSession {
         const ack = await client.send({ id, sessionId, content, type });
         dispatch({ type: "sent", id, seq: ack.seq, createdAt: ack.createdAt });
       } catch (err) {
-        dispatch({ type: "failed", id, error: describeError(err) ?? "Not sent" });
+        // CLOSED: this client was replaced (a refreshed token). The message stays in the
+        // persistent outbox and the next client sends it; it then arrives in the stream.
+        if (errorCode(err) === "CLOSED") return;
+        dispatch({ type: "failed", id, error: describeError(err) ?? "not sent" });
       }
     },
     [client, sessionId],

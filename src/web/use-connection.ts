@@ -1,21 +1,21 @@
 /**
- * One gateway client per signed-in identity, with its live status. A client that fails on its
- * token (the gateway restarted with a new dev secret, or the token expired) asks once for a fresh
- * one through `onAuthFailure` instead of leaving the user stuck on "failed".
+ * One SDK client per signed-in token, with its live status. A client that fails on its token
+ * (the gateway restarted with a new dev secret, or the token expired) asks for a fresh one
+ * through `onAuthFailure` instead of leaving the user stuck on "failed".
  */
 import { useEffect, useRef, useState } from "react";
-import type { ChatClient, ConnectionStatus } from "./chat-client.js";
-import { describeError, isAuthError } from "./describe-error.js";
+import type { ClientStatus, GatewayClient } from "../sdk/index.js";
+import { describeError, describeStatusReason, isAuthError } from "./describe-error.js";
 
 export interface Connection {
-  client: ChatClient | undefined;
-  status: ConnectionStatus;
+  client: GatewayClient | undefined;
+  status: ClientStatus;
   reason: string | undefined;
 }
 
 export function useConnection(
   token: string | undefined,
-  createClient: (token: string) => ChatClient,
+  createClient: (token: string) => GatewayClient,
   onAuthFailure: (failedToken: string) => void,
 ): Connection {
   const [connection, setConnection] = useState<Connection>({
@@ -30,21 +30,34 @@ export function useConnection(
 
   useEffect(() => {
     if (!token) {
-      setConnection({ client: undefined, status: "disconnected", reason: "Not signed in" });
+      setConnection({ client: undefined, status: "disconnected", reason: "not signed in" });
       return;
     }
     const client = factory.current(token);
     setConnection({ client, status: client.status, reason: undefined });
-    const off = client.on("status", (status, reason) => {
+    // The SDK reports the error that ends a client on `error` just before `failed`; it carries
+    // the gateway's code, which the status reason does not.
+    let lastError: unknown;
+    const offError = client.on("error", (error) => {
+      lastError = error;
+    });
+    const offStatus = client.on("status", (status, reason) => {
+      const failure = status === "failed" ? lastError : undefined;
       setConnection({
         client,
         status,
-        reason: status === "connected" ? undefined : describeError(reason),
+        reason:
+          status === "connected"
+            ? undefined
+            : failure
+              ? describeError(failure)
+              : describeStatusReason(reason),
       });
-      if (status === "failed" && isAuthError(reason)) authFailure.current(token);
+      if (failure && isAuthError(failure)) authFailure.current(token);
     });
     return () => {
-      off();
+      offError();
+      offStatus();
       void client.close();
     };
   }, [token]);
