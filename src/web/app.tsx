@@ -100,7 +100,7 @@ export function App() {
         {!identity ? (
           <SignInForm onSignIn={signIn} />
         ) : !sessionId ? (
-          <SessionPicker onCreate={createSession} onJoin={openSession} />
+          <SessionPicker selfId={identity.sub} onCreate={createSession} onJoin={openSession} />
         ) : (
           <ChatView
             key={sessionId}

@@ -48,6 +48,11 @@ export function ChatView(props: ChatViewProps) {
         <p className="error" role="alert">
           {chat.error}
         </p>
+        {chat.error.startsWith("FORBIDDEN") ? (
+          <p>
+            Ask a member to add your id <code>{selfId}</code>.
+          </p>
+        ) : null}
         <button type="button" onClick={onLeave}>
           Back to sessions
         </button>

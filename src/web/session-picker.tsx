@@ -6,13 +6,15 @@ import { type FormEvent, useState } from "react";
 import { describeError } from "./describe-error.js";
 
 export interface SessionPickerProps {
+  /** This user's principal id, which others need to add them to a session. */
+  selfId: string;
   onCreate: (input: { title?: string; members?: string[] }) => Promise<void>;
   onJoin: (sessionId: string) => void;
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export function SessionPicker({ onCreate, onJoin }: SessionPickerProps) {
+export function SessionPicker({ selfId, onCreate, onJoin }: SessionPickerProps) {
   const [title, setTitle] = useState("");
   const [invite, setInvite] = useState("");
   const [joinId, setJoinId] = useState("");
@@ -47,6 +49,9 @@ export function SessionPicker({ onCreate, onJoin }: SessionPickerProps) {
 
   return (
     <div className="picker">
+      <p className="picker-intro muted">
+        Your id is <code>{selfId}</code>: share it so others can add you to their sessions.
+      </p>
       <section className="card" aria-labelledby="create-title">
         <h2 id="create-title">New session</h2>
         <form onSubmit={create} className="stack">
