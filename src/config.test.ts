@@ -35,6 +35,8 @@ describe("loadConfig", () => {
       maxContentBytes: 65_536,
       corsOrigins: "*",
       shutdownTimeoutMs: 10_000,
+      clusterHeadIntervalMs: 5_000,
+      socketRateLimit: 200,
     });
   });
 
@@ -55,6 +57,8 @@ describe("loadConfig", () => {
       MAX_CONTENT_BYTES: "1024",
       CORS_ORIGINS: "https://a.example, https://b.example",
       SHUTDOWN_TIMEOUT_MS: "2500",
+      CLUSTER_HEAD_INTERVAL_MS: "1000",
+      SOCKET_RATE_LIMIT: "50",
     });
     expect(config).toEqual({
       port: 8080,
@@ -72,6 +76,8 @@ describe("loadConfig", () => {
       maxContentBytes: 1024,
       corsOrigins: ["https://a.example", "https://b.example"],
       shutdownTimeoutMs: 2500,
+      clusterHeadIntervalMs: 1000,
+      socketRateLimit: 50,
     });
   });
 
