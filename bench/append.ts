@@ -52,7 +52,11 @@ interface Measured {
 }
 
 interface CaseResult extends Case {
-  gateway: Measured;
+  gateway: Measured & {
+    /** Rows in the case's sessions afterwards (warm-up included), and whether seq is gap-free. */
+    storedRows: number;
+    seqGapFree: boolean;
+  };
   plainInsert: Measured;
   /** gateway appends/s ÷ plain inserts/s */
   ratio: number;
@@ -242,8 +246,21 @@ async function runCase(
   await measure("", c.writers, append, { ms: WARMUP_MS }, true);
   phase = "m";
   await checkpoint(database.pool);
-  const gateway = await measure(`${c.name} · gateway appends`, c.writers, append, limit);
-  progress(`  ${c.name} · gateway appends: ${gateway.perSecond.toLocaleString("en")}/s`, true);
+  const measured = await measure(`${c.name} · gateway appends`, c.writers, append, limit);
+  progress(`  ${c.name} · gateway appends: ${measured.perSecond.toLocaleString("en")}/s`, true);
+  // A figure is only worth having if the appends were real: every session's seq runs 1..n.
+  const stored = await database.pool.query<{ n: number; gap_free: boolean }>(
+    `select coalesce(sum(n), 0)::int as n, coalesce(bool_and(n = max_seq), true) as gap_free from (
+       select session_id, count(*) as n, max(seq) as max_seq from messages
+        where session_id = any($1) group by session_id) per_session`,
+    [sessionIds],
+  );
+  const gateway = {
+    ...measured,
+    storedRows: stored.rows[0]?.n ?? 0,
+    seqGapFree: stored.rows[0]?.gap_free ?? false,
+  };
+  if (!gateway.seqGapFree) progress(`  ${c.name}: seq has gaps or repeats!`, true);
 
   await database.pool.query("truncate bench_plain_insert");
   const insert = async (w: number, i: number) => {
@@ -302,6 +319,8 @@ function table(results: CaseResult[]): string {
 
 async function main() {
   const startedAt = new Date();
+  // Other work on the machine skews every figure; the load average is kept beside them.
+  const loadBefore = round(os.loadavg()[0] ?? 0, 2);
   const target = await openTarget();
   const database = createDatabase({ url: target.url, max: 40, applicationName: "tkr-bench" });
   try {
@@ -334,7 +353,9 @@ async function main() {
 
     process.stdout.write(`\n${table(results)}\n\n`);
     process.stdout.write(
-      "ratio = gateway appends/s ÷ plain inserts/s at the same concurrency on the same server.\n",
+      "ratio = gateway appends/s ÷ plain inserts/s at the same concurrency on the same server.\n" +
+        `${os.cpus().length} CPUs; 1-minute load average ${loadBefore} before, ` +
+        `${round(os.loadavg()[0] ?? 0, 2)} after.\n`,
     );
     const report = {
       benchmark: "append",
@@ -352,6 +373,7 @@ async function main() {
         cpus: os.cpus().length,
         cpuModel: os.cpus()[0]?.model ?? "?",
         memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+        loadAverage1m: { before: loadBefore, after: round(os.loadavg()[0] ?? 0, 2) },
       },
       results,
     };
