@@ -133,8 +133,9 @@ export async function startEmbeddedPostgres(
     user: USER,
     password: PASSWORD,
     persistent: !options.ephemeral,
-    // Postgres refuses to run as root; the package then runs it as a `postgres` system user.
-    createPostgresUser: true,
+    // Postgres refuses to run as root; as root the package runs it as a `postgres` system user
+    // (creating it). As anyone else it runs as that user, with no groupadd to fail.
+    createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ["--encoding=UTF8", "--locale=C"],
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", ...(options.postgresFlags ?? [])],
     onLog: (m) => remember(String(m)),
