@@ -155,6 +155,12 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       events.emit("sent", result, entry.message);
     },
     onFailed: (entry, error) => events.emit("sendFailed", error as ClientError, entry.message),
+    onRetry: (entry, error, delayMs) =>
+      log.debug("resending message", {
+        id: entry.id,
+        code: (error as { code?: string }).code,
+        delayMs,
+      }),
   });
 
   /** The server skips the sending socket; put the sender's own message into its stream. */

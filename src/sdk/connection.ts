@@ -10,25 +10,34 @@
  */
 import { io, type Socket } from "socket.io-client";
 import type {
-  Ack,
   ClientEventName,
   ClientToServerEvents,
   EventResults,
   ServerToClientEvents,
 } from "../protocol/events.js";
 import { Backoff, sleep } from "./backoff.js";
+import { Calls, type Emitting } from "./calls.js";
 import {
+  asClientError,
   ClientClosedError,
   type ClientError,
   fromAck,
-  GatewayError,
+  type GatewayError,
   GatewayNetworkError,
-  GatewayTimeoutError,
+  type GatewayTimeoutError,
 } from "./errors.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { ResolvedOptions } from "./options.js";
 import type { TokenSource } from "./token.js";
 
+/**
+ * - `connecting`: not connected yet since the client was created;
+ * - `connected`: the socket is up and answers;
+ * - `reconnecting`: it was up and is being brought back (sends wait in the outbox);
+ * - `disconnected`: `close()` was called;
+ * - `failed`: retrying cannot help (AUTH_INVALID, FORBIDDEN, AUTH_EXPIRED without getToken,
+ *   `reconnection.maxAttempts` exhausted); the client is stopped.
+ */
 export type ClientStatus = "connecting" | "connected" | "reconnecting" | "disconnected" | "failed";
 
 /** The notice the gateway sends just before it ends a connection (e.g. AUTH_EXPIRED). */
@@ -55,15 +64,10 @@ export interface ConnectionHooks {
   head: ServerToClientEvents["session:head"];
 }
 
-interface Pending {
-  reject(error: unknown): void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
 export class Connection {
   private currentStatus: ClientStatus = "connecting";
   private socket: GatewaySocket | undefined;
-  private readonly pending = new Set<Pending>();
+  private readonly calls = new Calls();
   private waiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
   private readonly backoff: Backoff;
   /** Failed attempts since the last successful connect. */
@@ -166,34 +170,8 @@ export class Connection {
     if (!socket?.connected || this.over) {
       return Promise.reject(new GatewayNetworkError(`Not connected (${event})`));
     }
-    return new Promise((resolve, reject) => {
-      const entry: Pending = {
-        reject,
-        timer: setTimeout(() => {
-          this.pending.delete(entry);
-          reject(new GatewayTimeoutError(event, timeoutMs));
-        }, timeoutMs),
-      };
-      this.pending.add(entry);
-      const onAck = (ack: Ack<EventResults[E]>) => {
-        if (!this.pending.delete(entry)) return;
-        clearTimeout(entry.timer);
-        if (ack?.status === "success") {
-          const { status: _status, ...result } = ack;
-          resolve(result as unknown as EventResults[E]);
-        } else if (ack?.status === "error") {
-          reject(fromAck(ack));
-        } else {
-          reject(new GatewayError("INTERNAL", `Malformed ack for ${event}`));
-        }
-      };
-      // The typed map takes each event's own ack type; `E` is generic here.
-      (socket.emit as (event: string, payload: unknown, ack: typeof onAck) => void)(
-        event,
-        payload,
-        onAck,
-      );
-    });
+    // The typed socket's emit is keyed by event name; Calls is generic over the event.
+    return this.calls.send(socket as unknown as Emitting, event, payload, timeoutMs);
   }
 
   /** Resolves once connected; rejects when the client fails or closes first, or after `timeoutMs`. */
@@ -247,7 +225,7 @@ export class Connection {
 
   private onDisconnect(reason: string): void {
     this.heartbeat.stop();
-    this.rejectPending(new GatewayNetworkError(`Disconnected: ${reason}`));
+    this.calls.rejectAll(new GatewayNetworkError(`Disconnected: ${reason}`));
     if (this.over) return;
     if (this.forcing) {
       this.setStatus("reconnecting", "heartbeat timeout");
@@ -372,16 +350,8 @@ export class Connection {
     this.heartbeat.stop();
     clearTimeout(this.reconnectTimer);
     this.socket?.disconnect();
-    this.rejectPending(error);
+    this.calls.rejectAll(error);
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
-  }
-
-  private rejectPending(error: unknown): void {
-    for (const entry of this.pending) {
-      clearTimeout(entry.timer);
-      entry.reject(error);
-    }
-    this.pending.clear();
   }
 
   private setStatus(status: ClientStatus, reason: string | undefined): void {
@@ -390,17 +360,4 @@ export class Connection {
     this.options.logger.info("status", { status, reason });
     this.hooks.status(status, reason);
   }
-}
-
-function asClientError(error: unknown, what: string): ClientError {
-  if (
-    error instanceof GatewayError ||
-    error instanceof GatewayNetworkError ||
-    error instanceof GatewayTimeoutError ||
-    error instanceof ClientClosedError
-  ) {
-    return error;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new GatewayNetworkError(`${what}: ${message}`, { cause: error });
 }

@@ -80,3 +80,18 @@ export function isRetryable(error: unknown): boolean {
     (error as { retryable?: unknown }).retryable === true
   );
 }
+
+/** Passes SDK errors through; wraps anything else (a throwing getToken) as a network error. */
+export function asClientError(error: unknown, what: string): ClientError {
+  if (
+    error instanceof GatewayError ||
+    error instanceof GatewayNetworkError ||
+    error instanceof GatewayTimeoutError ||
+    error instanceof OutboxFullError ||
+    error instanceof ClientClosedError
+  ) {
+    return error;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new GatewayNetworkError(`${what}: ${message}`, { cause: error });
+}

@@ -68,18 +68,22 @@ export interface GatewayClientOptions {
   url: string;
   /** `/clients` for users (tokens of kind `user`), `/agents` for agents. */
   namespace: NamespaceName;
-  /** A fixed token. Give this or `getToken`; with only `token`, AUTH_EXPIRED is final. */
+  /**
+   * A fixed token. Give this or `getToken` (or both: `token` first, `getToken` after it
+   * expires). With only `token`, AUTH_EXPIRED is final. Default none.
+   */
   token?: string;
   /**
    * Returns a token; called at start when `token` is absent, and again each time the gateway
-   * ends or refuses the connection with AUTH_EXPIRED.
+   * ends or refuses the connection with AUTH_EXPIRED. A throw is reported on `error` and
+   * retried with the reconnection backoff. Default none.
    */
   getToken?: TokenProvider;
   /**
    * Engine.IO transports, in the order tried. Default `["websocket"]`: WebSocket needs no
    * sticky routing across gateway nodes; add `"polling"` where WebSockets are blocked.
    */
-  transports?: ("websocket" | "polling" | "webtransport")[];
+  transports?: ("websocket" | "polling")[];
   /** Ms to wait for each call's ack (one attempt of a send, a join, a sync). Default 10,000. */
   ackTimeoutMs?: number;
   /** Ms an attempt to open the connection may take. Default 10,000. */
@@ -110,7 +114,7 @@ export interface GatewayClientOptions {
 export interface ResolvedOptions {
   url: string;
   namespace: NamespaceName;
-  transports: ("websocket" | "polling" | "webtransport")[];
+  transports: ("websocket" | "polling")[];
   ackTimeoutMs: number;
   connectTimeoutMs: number;
   reconnection: Required<ReconnectionOptions>;

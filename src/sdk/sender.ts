@@ -26,6 +26,8 @@ export interface SenderOptions {
   retry: { delayMs: number; maxDelayMs: number; jitter: number };
   onSent(entry: OutboxEntry, result: AppendResult): void;
   onFailed(entry: OutboxEntry, error: unknown): void;
+  /** Before each backoff wait, with the error that caused it. */
+  onRetry?(entry: OutboxEntry, error: unknown, delayMs: number): void;
 }
 
 export class Sender {
@@ -77,7 +79,9 @@ export class Sender {
         if (error instanceof GatewayNetworkError) continue;
         if (error instanceof ClientClosedError) return;
         if (isRetryable(error)) {
-          await sleep(backoff.next(), this.abort.signal);
+          const delayMs = backoff.next();
+          this.options.onRetry?.(entry, error, delayMs);
+          await sleep(delayMs, this.abort.signal);
           continue;
         }
         outbox.fail(entry.id, error);
