@@ -80,6 +80,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   nodeId: string;
   region: string | undefined;
+  /** Set on Fly.io: enables fly-replay routing of long-polling requests to their machine. */
+  flyMachineId: string | undefined;
   maxContentBytes: number;
   corsOrigins: string[] | "*";
   shutdownTimeoutMs: number;
@@ -133,6 +135,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     logLevel: e.LOG_LEVEL,
     nodeId: e.NODE_ID ?? e.FLY_MACHINE_ID ?? `${os.hostname()}-${process.pid}`,
     region: e.FLY_REGION,
+    flyMachineId: e.FLY_MACHINE_ID,
     maxContentBytes: e.MAX_CONTENT_BYTES,
     corsOrigins: origins.includes("*") || origins.length === 0 ? "*" : origins,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -17,6 +17,7 @@ import { serveFolder } from "./http/static.js";
 import { createMessaging, type Messaging } from "./messaging/index.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { enableFlyReplay } from "./realtime/fly-replay.js";
 import { createRealtimeServer, type RealtimeServer } from "./realtime/server.js";
 
 const require = createRequire(import.meta.url);
@@ -136,6 +137,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     rateLimitBurst: config.socketRateLimit * 2,
   });
   messaging.setPublisher(realtime.publisher);
+  if (config.flyMachineId) enableFlyReplay(realtime.io, config.flyMachineId);
 
   let port = 0;
   let closing: Promise<void> | undefined;
