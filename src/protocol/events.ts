@@ -54,6 +54,8 @@ export type ServerToClientEvents = {
   message: (message: StoredMessage) => void;
   "context:update": (update: ContextUpdateEvent) => void;
   "session:head": (head: SessionHead) => void;
+  /** Sent just before the server ends a connection for a reason (e.g. AUTH_EXPIRED). */
+  "gateway:error": (error: { code: ErrorCode; message: string; retryable: boolean }) => void;
 };
 
 export const CLIENT_EVENTS: readonly ClientEventName[] = [

@@ -17,10 +17,8 @@ export interface SocketData {
   connectedAt: number;
 }
 
-/** Server-to-client events plus the connection-level notice sent before the server ends one. */
-export type GatewayServerEvents = ServerToClientEvents & {
-  "gateway:error": (error: { code: string; message: string; retryable: boolean }) => void;
-};
+/** Server-to-client events (PROTOCOL.md section 5, with `gateway:error`). */
+export type GatewayServerEvents = ServerToClientEvents;
 
 export type GatewayServer = Server<
   ClientToServerEvents,
