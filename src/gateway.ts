@@ -88,7 +88,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   let realtime: RealtimeServer | undefined;
   let draining = false;
-  const swaggerRoot = (require("swagger-ui-dist") as { absolutePath(): string }).absolutePath();
+  // Only the folder is needed: the package's main module would also load the 1.7 MB Swagger UI
+  // browser bundle into the server (about 40 MB of RSS and 0.4 s on every start).
+  const swaggerRoot = (require("swagger-ui-dist/absolute-path.js") as () => string)();
   const webRoot = options.webRoot ?? WEB_ROOT;
 
   const app = createHttpApp({
