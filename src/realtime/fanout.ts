@@ -31,7 +31,11 @@ export interface Fanout {
   context(update: ContextUpdateEvent, exceptSocketId?: string): void;
   /** Announces a head to local sockets and, unless `localOnly`, to other nodes. */
   head(head: SessionHead, options?: { localOnly?: boolean }): void;
-  /** Highest seq this node has delivered or announced per session (for the positioning pass). */
+  /**
+   * Per session, the highest seq up to which this node has delivered every message or announced
+   * a head (for the positioning pass). It stops at the first hole, so a message whose batch was
+   * lost is still announced when later ones arrive live.
+   */
   known: Map<string, number>;
 }
 
@@ -47,8 +51,11 @@ export function createFanout(
     | undefined;
   let pendingBytes = 0;
 
-  const note = (sessionId: string, seq: number) => {
-    if ((known.get(sessionId) ?? 0) < seq) known.set(sessionId, seq);
+  const note = (sessionId: string, seq: number, announced = false) => {
+    const current = known.get(sessionId) ?? 0;
+    // A message past a hole leaves `known` where it is: the next positioning pass then
+    // announces the head (at worst once per pass when live delivery was merely out of order).
+    if (announced ? seq > current : seq === current + 1) known.set(sessionId, seq);
   };
 
   function deliverLocally(batch: FanoutBatch, exceptSocketId?: string) {
@@ -74,7 +81,7 @@ export function createFanout(
       }
     }
     for (const head of batch.heads ?? []) {
-      note(head.sessionId, head.seq);
+      note(head.sessionId, head.seq, true);
       for (const nsp of namespaces)
         nsp.local.to(sessionRoom(head.sessionId)).emit("session:head", head);
     }

@@ -40,6 +40,10 @@ export function createPositioning(options: {
   }
 
   let running: Promise<void> | undefined;
+  // A pass asked for while one runs must still happen after it: the running one may have read
+  // the heads before the loss that the new request is about (a listener that just came back).
+  let queued: Promise<void> | undefined;
+  let queuedEverything = false;
   async function pass(everything: boolean) {
     const sessions = localSessions();
     const local = new Set(sessions);
@@ -58,8 +62,20 @@ export function createPositioning(options: {
     }
   }
 
+  let stopped = false;
   function run(everything = false): Promise<void> {
-    running ??= pass(everything)
+    if (stopped) return Promise.resolve();
+    if (running) {
+      queuedEverything ||= everything;
+      queued ??= running.then(() => {
+        queued = undefined;
+        const all = queuedEverything;
+        queuedEverything = false;
+        return run(all);
+      });
+      return queued;
+    }
+    running = pass(everything)
       .catch((err: unknown) =>
         logger.warn({ err: { message: (err as Error).message } }, "positioning pass failed"),
       )
@@ -73,6 +89,9 @@ export function createPositioning(options: {
   timer.unref();
   return {
     run,
-    stop: () => clearInterval(timer),
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
   };
 }

@@ -77,6 +77,9 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     logger: deps.logger,
     metrics,
     nodeId: deps.nodeId,
+    // The positioning cadence: a listener that went silent is then noticed as soon as a loss
+    // would be, and the pass after it comes back tells every room its head.
+    ...(deps.headIntervalMs ? { probeMs: deps.headIntervalMs } : {}),
   });
   const io: GatewayServer = new Server(httpServer, {
     path: "/socket.io",
