@@ -1,0 +1,161 @@
+/**
+ * A `Publisher` for processes without a Socket.IO server (serverless and edge functions, scripts):
+ * it speaks the postgres adapter's protocol (see wire.ts) on an ordinary pool, so the gateway
+ * nodes treat what it sends exactly like a batch from another node. Messages, contexts and heads
+ * go out as the `tkr:fanout` server-side emit that every node's fan-out already handles; a member
+ * removal is the adapter's own `socketsLeave`.
+ *
+ * Each change is one publish attempt. A failure is counted and logged and never retried: the row
+ * is committed whatever happens here, and sockets heal from the table (`session:head`, `sync`).
+ * Nothing here loops, whatever the database does.
+ */
+import type { Logger } from "pino";
+import type { Publisher } from "../messaging/index.js";
+import type { ContextUpdateEvent, SessionHead, StoredMessage } from "../protocol/index.js";
+import { NAMESPACES, sessionRoom } from "../protocol/index.js";
+import { FANOUT_EVENT, type FanoutBatch } from "../realtime/fanout.js";
+import { principalRoom } from "../realtime/publisher.js";
+import {
+  ATTACHMENTS_TABLE,
+  attachmentHeader,
+  type ClusterMessage,
+  channelFor,
+  DEFAULT_CHANNEL_PREFIX,
+  serverSideEmit,
+  socketsLeave,
+} from "./wire.js";
+
+/** What the publisher needs from a pool: `pg.Pool` fits. */
+export interface Queryable {
+  query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
+/** Turns a message into msgpack bytes; absent when `@msgpack/msgpack` cannot be loaded. */
+export type Encode = (value: unknown) => Uint8Array;
+
+export interface ClusterPublisherOptions {
+  pool: Queryable;
+  logger?: Logger;
+  /**
+   * Payloads longer than this many bytes go through `socket_io_attachments`. Default 7,000, as
+   * on the nodes: NOTIFY refuses 8,000 bytes and more, and adapter 0.5.0 is off by one there.
+   */
+  payloadThreshold?: number;
+  /** The adapter's channel prefix. Default `socket.io`. */
+  channelPrefix?: string;
+  /**
+   * msgpack encoder for attachments. Default: `@msgpack/msgpack` (the adapter's own dependency)
+   * when it can be imported. Without one, a message too large for a NOTIFY is announced as a
+   * `session:head` instead, and sockets fetch it with `sync`.
+   */
+  encode?: Encode | null;
+  /** Called once per failed publish (after it is logged), e.g. to count it in metrics. */
+  onFailure?: (err: unknown) => void;
+}
+
+export interface ClusterPublisher extends Publisher {
+  /** Resolves when every publish started so far has finished (sent or failed). */
+  idle(): Promise<void>;
+  /** Publishes attempted, failed, and how many NOTIFYs they sent, since the start. */
+  readonly stats: { published: number; failed: number; notifies: number };
+}
+
+let defaultEncoder: Promise<Encode | null> | undefined;
+function loadDefaultEncoder(): Promise<Encode | null> {
+  defaultEncoder ??= import("@msgpack/msgpack")
+    .then((mod) => {
+      const m = mod as { encode?: Encode; default?: { encode?: Encode } };
+      return m.encode ?? m.default?.encode ?? null;
+    })
+    .catch(() => null);
+  return defaultEncoder;
+}
+
+const utf8 = new TextEncoder();
+
+export function createClusterPublisher(options: ClusterPublisherOptions): ClusterPublisher {
+  const { pool, logger } = options;
+  const threshold = options.payloadThreshold ?? 7_000;
+  const prefix = options.channelPrefix ?? DEFAULT_CHANNEL_PREFIX;
+  const inflight = new Set<Promise<void>>();
+  const stats = { published: 0, failed: 0, notifies: 0 };
+  const encoder = (): Promise<Encode | null> =>
+    options.encode !== undefined ? Promise.resolve(options.encode) : loadDefaultEncoder();
+
+  async function notify(channel: string, payload: string): Promise<void> {
+    await pool.query("SELECT pg_notify($1, $2)", [channel, payload]);
+    stats.notifies++;
+  }
+
+  /** Sends one cluster message; false when it is too large and no encoder is available. */
+  async function send(message: ClusterMessage): Promise<boolean> {
+    const channel = channelFor(message.nsp, prefix);
+    const payload = JSON.stringify(message);
+    if (utf8.encode(payload).length <= threshold) {
+      await notify(channel, payload);
+      return true;
+    }
+    const encode = await encoder();
+    if (!encode) return false;
+    const inserted = await pool.query(
+      `INSERT INTO ${ATTACHMENTS_TABLE} (payload) VALUES ($1) RETURNING id`,
+      [encode(message)],
+    );
+    const id = inserted.rows[0]?.id;
+    if (typeof id !== "number" && typeof id !== "string") throw new Error("no attachment id");
+    await notify(channel, attachmentHeader(message, id));
+    return true;
+  }
+
+  function track(what: string, run: () => Promise<void>): Promise<void> {
+    stats.published++;
+    const pending = run().catch((err: unknown) => {
+      stats.failed++;
+      logger?.warn(
+        {
+          err: { message: (err as Error)?.message, code: (err as { code?: unknown })?.code },
+          what,
+        },
+        "cluster publish failed; sockets will catch up from session:head",
+      );
+      options.onFailure?.(err);
+    });
+    inflight.add(pending);
+    void pending.finally(() => inflight.delete(pending));
+    return pending;
+  }
+
+  function fanout(batch: FanoutBatch): Promise<boolean> {
+    return send(serverSideEmit(FANOUT_EVENT, batch));
+  }
+
+  return {
+    stats,
+    // No socket runs in this process, so there is never a sending socket to leave out.
+    message: (message: StoredMessage) =>
+      track("message", async () => {
+        if (await fanout({ messages: [message] })) return;
+        const head: SessionHead = { sessionId: message.sessionId, seq: message.seq };
+        logger?.info({ seq: message.seq }, "message too large to publish; announcing its head");
+        await fanout({ heads: [head] });
+      }),
+    context: (update: ContextUpdateEvent) =>
+      track("context", async () => {
+        if (!(await fanout({ contexts: [update] })))
+          throw new Error("context update too large to publish without an attachment encoder");
+      }),
+    head: (head: SessionHead) =>
+      track("head", async () => {
+        await fanout({ heads: [head] });
+      }),
+    memberRemoved: (sessionId: string, principalId: string) =>
+      track("memberRemoved", async () => {
+        for (const nsp of Object.keys(NAMESPACES)) {
+          await send(socketsLeave(nsp, principalRoom(principalId), sessionRoom(sessionId)));
+        }
+      }),
+    async idle() {
+      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    },
+  };
+}
