@@ -1,0 +1,91 @@
+/**
+ * How big and how long each scenario is. `quick` fits in a minute on a fresh clone; `full` is
+ * the issue's targets (10,000 sockets held 5 minutes, 100k deliveries/s, 5,000 msg/s across
+ * nodes) and stays under about 15 minutes.
+ */
+export type ProfileName = "quick" | "medium" | "full";
+export type ScenarioName = "connections" | "latency" | "throughput" | "fanout" | "cross-node";
+export const SCENARIOS: ScenarioName[] = [
+  "connections",
+  "latency",
+  "throughput",
+  "fanout",
+  "cross-node",
+];
+
+export interface Timing {
+  /** Sending before measuring (JIT, pools, group-commit queues warm up). */
+  warmupMs: number;
+  measureMs: number;
+}
+
+export interface Profile {
+  name: ProfileName;
+  connections: { sockets: number; holdMs: number; sessionSize: number };
+  latency: Timing & { sockets: number; rate: number };
+  throughput: Timing & { sessions: number; sendersPerSession: number; window: number };
+  fanout: Timing & { sessions: number; members: number; rate: number };
+  crossNode: Timing & { pairs: number; rates: number[] };
+  /** Longest wait for deliveries and acks after sending stops. */
+  drainMs: number;
+  contentBytes: number;
+}
+
+export const PROFILES: Record<ProfileName, Profile> = {
+  quick: {
+    name: "quick",
+    connections: { sockets: 500, holdMs: 2_000, sessionSize: 10 },
+    latency: { sockets: 500, rate: 1_000, warmupMs: 300, measureMs: 1_500 },
+    throughput: { sessions: 50, sendersPerSession: 4, window: 4, warmupMs: 300, measureMs: 1_500 },
+    fanout: { sessions: 5, members: 100, rate: 300, warmupMs: 300, measureMs: 1_500 },
+    crossNode: { pairs: 100, rates: [1_000, 2_000], warmupMs: 300, measureMs: 1_500 },
+    drainMs: 1_500,
+    contentBytes: 128,
+  },
+  medium: {
+    name: "medium",
+    connections: { sockets: 5_000, holdMs: 60_000, sessionSize: 10 },
+    latency: { sockets: 2_000, rate: 1_000, warmupMs: 2_000, measureMs: 10_000 },
+    throughput: {
+      sessions: 50,
+      sendersPerSession: 4,
+      window: 4,
+      warmupMs: 2_000,
+      measureMs: 10_000,
+    },
+    fanout: { sessions: 20, members: 100, rate: 500, warmupMs: 2_000, measureMs: 10_000 },
+    crossNode: { pairs: 500, rates: [1_000, 2_000, 5_000], warmupMs: 2_000, measureMs: 8_000 },
+    drainMs: 5_000,
+    contentBytes: 128,
+  },
+  full: {
+    name: "full",
+    connections: { sockets: 10_000, holdMs: 300_000, sessionSize: 10 },
+    latency: { sockets: 2_000, rate: 1_000, warmupMs: 3_000, measureMs: 20_000 },
+    throughput: {
+      sessions: 50,
+      sendersPerSession: 4,
+      window: 4,
+      warmupMs: 3_000,
+      measureMs: 20_000,
+    },
+    fanout: { sessions: 20, members: 100, rate: 1_010, warmupMs: 3_000, measureMs: 20_000 },
+    crossNode: { pairs: 500, rates: [1_000, 2_000, 5_000], warmupMs: 3_000, measureMs: 15_000 },
+    drainMs: 8_000,
+    contentBytes: 128,
+  },
+};
+
+/** The issue's targets, for the gateway's figures. */
+export const TARGETS = {
+  connectionsHeld: 10_000,
+  holdMinutes: 5,
+  rssPerConnectionKB: 15,
+  latencyP50Ms: 3,
+  latencyP99Ms: 20,
+  throughputPerSecond: 10_000,
+  fanoutDeliveriesPerSecond: 100_000,
+  fanoutP99Ms: 50,
+  crossNodeP99Ms: 20,
+  crossNodeP99AtRate: 2_000,
+};
