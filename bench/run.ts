@@ -13,6 +13,7 @@
  *   npm run bench -- --cpu-prof    V8 CPU profiles of the server children, in bench-results/
  *                                  (summarise with `npx tsx bench/profile-summary.ts <folder>`)
  *   npm run bench -- --gateway-env=DATABASE_POOL_MAX=40   a gateway setting for this run
+ *   npm run bench -- --pg-setting=synchronous_commit=off   a Postgres setting, for a diagnosis
  *   npm run bench -- --heap-summary   connections: JS heap growth per connection by object kind
  *                                  (heap snapshots; slow and memory-hungry at 10,000 sockets)
  *
@@ -40,6 +41,7 @@ function parseArgs(argv: string[]) {
   let cpuProf = false;
   let heapSummary = false;
   const gatewayEnv: Record<string, string> = {};
+  const pgSettings: Record<string, string> = {};
   for (const arg of argv) {
     if (arg === "--quick" || arg === "--medium" || arg === "--full") {
       profile = arg.slice(2) as ProfileName;
@@ -59,6 +61,10 @@ function parseArgs(argv: string[]) {
       const [key, ...value] = arg.slice(14).split("=");
       if (!key || value.length === 0) throw new Error("--gateway-env takes NAME=value");
       gatewayEnv[key] = value.join("=");
+    } else if (arg.startsWith("--pg-setting=")) {
+      const [key, ...value] = arg.slice(13).split("=");
+      if (!key || value.length === 0) throw new Error("--pg-setting takes name=value");
+      pgSettings[key] = value.join("=");
     } else if (arg === "--heap-summary") {
       heapSummary = true;
     } else if (arg === "--cpu-prof") {
@@ -67,7 +73,7 @@ function parseArgs(argv: string[]) {
       throw new Error(`unknown argument ${arg}`);
     }
   }
-  return { profile, scenarios, workers, cpuProf, gatewayEnv, heapSummary };
+  return { profile, scenarios, workers, cpuProf, gatewayEnv, pgSettings, heapSummary };
 }
 
 const tty = process.stderr.isTTY === true;
@@ -111,6 +117,7 @@ async function main() {
     cpuProfileDir,
     gatewayEnv: args.gatewayEnv,
     heapSummary: args.heapSummary,
+    pgSettings: args.pgSettings,
     log,
     progress,
   });

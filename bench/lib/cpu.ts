@@ -10,8 +10,8 @@ const TICKS_PER_SECOND = 100;
 export interface CpuSnapshot {
   at: number;
   machine?: { busy: number; total: number };
-  /** Postgres CPU seconds so far (processes that exited meanwhile are missed). */
-  postgresSeconds?: number;
+  /** CPU seconds so far of each Postgres process, by pid. */
+  postgres?: Map<number, number>;
 }
 
 function machine(): CpuSnapshot["machine"] {
@@ -26,9 +26,9 @@ function machine(): CpuSnapshot["machine"] {
   }
 }
 
-function postgresSeconds(postmaster: number | undefined): number | undefined {
+function postgresSeconds(postmaster: number | undefined): Map<number, number> | undefined {
   if (!postmaster) return undefined;
-  let ticks = 0;
+  const seconds = new Map<number, number>();
   try {
     for (const entry of readdirSync("/proc")) {
       if (!/^\d+$/.test(entry)) continue;
@@ -43,12 +43,12 @@ function postgresSeconds(postmaster: number | undefined): number | undefined {
       const pid = Number(entry);
       const ppid = Number(rest[1]);
       if (pid !== postmaster && ppid !== postmaster) continue;
-      ticks += Number(rest[11]) + Number(rest[12]);
+      seconds.set(pid, (Number(rest[11]) + Number(rest[12])) / TICKS_PER_SECOND);
     }
   } catch {
     return undefined;
   }
-  return ticks / TICKS_PER_SECOND;
+  return seconds;
 }
 
 export function cpuSnapshot(postmaster: number | undefined): CpuSnapshot {
@@ -56,7 +56,7 @@ export function cpuSnapshot(postmaster: number | undefined): CpuSnapshot {
   const m = machine();
   if (m) snap.machine = m;
   const pg = postgresSeconds(postmaster);
-  if (pg !== undefined) snap.postgresSeconds = pg;
+  if (pg !== undefined) snap.postgres = pg;
   return snap;
 }
 
@@ -72,8 +72,12 @@ export function cpuBetween(
     );
   }
   const seconds = (b.at - a.at) / 1000;
-  if (a.postgresSeconds !== undefined && b.postgresSeconds !== undefined && seconds > 0) {
-    out.postgresPct = Math.round((100 * (b.postgresSeconds - a.postgresSeconds)) / seconds);
+  if (a.postgres && b.postgres && seconds > 0) {
+    // Per process, so backends that exit meanwhile do not make the sum go backwards (their
+    // last interval is missed instead); new ones count from their start.
+    let used = 0;
+    for (const [pid, s] of b.postgres) used += s - (a.postgres.get(pid) ?? 0);
+    out.postgresPct = Math.round((100 * used) / seconds);
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type pg from "pg";
+import pg from "pg";
 import { createDatabase } from "../../src/db/client.js";
 import { runMigrations } from "../../src/db/migrate.js";
 import { calibrate } from "./calibrate.js";
@@ -53,6 +53,9 @@ export interface BenchOptions {
   databaseUrl?: string | undefined;
   /** Extra gateway environment (e.g. DATABASE_POOL_MAX), over the bench's defaults. */
   gatewayEnv?: Record<string, string>;
+  /** Postgres settings for the bench databases (`alter database … set`), e.g. for a diagnosis
+   * like synchronous_commit=off. Applied before the servers connect. */
+  pgSettings?: Record<string, string>;
   /** Connections scenario: heap snapshots before and after, diffed per constructor. */
   heapSummary?: boolean;
   /** Write V8 CPU profiles of the server children, one per measured run, here. */
@@ -196,6 +199,9 @@ export interface Measured {
   serverCpuMicrosPerMessage: number;
   /** Database work still queued when the drain ended (plain: broadcasts still waiting). */
   backlogAtEnd: number;
+  /** What busy Postgres backends of the target's database were doing (share of 50 ms samples):
+   * "on CPU", or a wait such as "IO:WalSync" or "Lock:transactionid". */
+  postgresBusy: Record<string, number>;
   /** Gateway nodes: mean server-side time of a `message` (receive to ack) and of its database
    * append, and connections awaited from the pool (mean and max of 10 ms samples). */
   inside?: Array<{
@@ -204,6 +210,52 @@ export interface Measured {
     poolWaitingMean: number;
     poolWaitingMax: number;
   }>;
+}
+
+/**
+ * Samples what the target's Postgres backends are doing every 50 ms while a run goes: running on
+ * CPU, or waiting (for the client to send the next query, for a lock, for the WAL to be flushed).
+ * `stop` returns each state's share of the non-idle samples, largest first.
+ */
+function samplePostgres(pool: pg.Pool, databaseUrl: string) {
+  const database = new URL(databaseUrl).pathname.slice(1);
+  const counts = new Map<string, number>();
+  let total = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const { rows } = await pool.query<{ what: string; n: number }>(
+          `select case when state = 'active' and wait_event is null then 'on CPU'
+                       when state = 'idle in transaction' then 'idle in transaction'
+                       else coalesce(wait_event_type || ':' || wait_event, state) end as what,
+                  count(*)::int as n
+           from pg_stat_activity
+           where datname = $1 and pid <> pg_backend_pid() and backend_type = 'client backend'
+             and state <> 'idle' and coalesce(wait_event, '') <> 'ClientRead'
+             and query not ilike 'LISTEN%'
+           group by 1`,
+          [database],
+        );
+        for (const row of rows) {
+          counts.set(row.what, (counts.get(row.what) ?? 0) + row.n);
+          total += row.n;
+        }
+      } catch {
+        // Sampling is best effort.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  return async (): Promise<Record<string, number>> => {
+    running = false;
+    await loop;
+    return Object.fromEntries(
+      [...counts]
+        .sort((a, b) => b[1] - a[1])
+        .map(([what, n]) => [what, total ? round(n / total, 3) : 0]),
+    );
+  };
 }
 
 /** Waits (at most 60 s) until no node of `target` has database work queued or running. */
@@ -248,6 +300,7 @@ export async function runMeasured(
     await Promise.all(target.nodes.map((n) => n.child.call("profileStart")));
   }
   const beforeCpu = cpuSnapshot(ctx.dbs.postmasterPid());
+  const stopSampling = samplePostgres(ctx.pool, target.databaseUrl);
   const results = await Promise.all(
     ctx.workers.map((worker, w) =>
       worker.call<RunResult>(
@@ -276,6 +329,7 @@ export async function runMeasured(
   const collected = await Promise.all(
     ctx.workers.map((w) => w.call<CollectResult>("collect", { runId })),
   );
+  const postgresBusy = await stopSampling();
   const afterCpu = cpuSnapshot(ctx.dbs.postmasterPid());
   const afterWorkers = await workerStats(ctx);
   const afterServers = await Promise.all(target.nodes.map((n) => serverStats(n)));
@@ -342,6 +396,7 @@ export async function runMeasured(
     },
     serverLoopP99Ms: afterServers.map((s) => round(s.loopP99Ms, 2)),
     backlogAtEnd: afterServers.reduce((a, s) => a + s.backlog, 0),
+    postgresBusy,
     serverCpuMicrosPerMessage: sent
       ? Math.round(
           afterServers.reduce(
@@ -378,6 +433,7 @@ export interface BenchResult {
   database: Record<string, string> & { target: string };
   machine: Record<string, unknown>;
   gatewayEnv: Record<string, string>;
+  pgSettings: Record<string, string>;
   load: { before: number[]; after: number[] };
   errors: string[];
   seconds: number;
@@ -398,6 +454,20 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const errors: string[] = [];
   try {
     await runMigrations(database.pool);
+    for (const [name, value] of Object.entries(options.pgSettings ?? {})) {
+      if (!/^[a-z_.]+$/.test(name)) throw new Error(`bad Postgres setting name ${name}`);
+      for (const url of [dbs.gatewayUrl, dbs.plainUrl]) {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        const db = (await client.query<{ d: string }>("select current_database() as d")).rows[0]?.d;
+        const literal = (
+          await client.query<{ q: string }>("select quote_literal($1) as q", [value])
+        ).rows[0]?.q;
+        await client.query(`alter database "${db}" set ${name} = ${literal}`);
+        await client.end();
+      }
+      options.log(`Postgres setting for this run: ${name} = ${value}`);
+    }
     const yardstick = await calibrate();
     options.log(
       `machine yardstick: loopback round trip to another process ${yardstick.pacedRoundTripP50Us} µs ` +
@@ -524,6 +594,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         yardstick,
       },
       gatewayEnv: options.gatewayEnv ?? {},
+      pgSettings: options.pgSettings ?? {},
       load: { before: loadBefore, after: os.loadavg().map((v) => round(v, 2)) },
       errors,
       seconds: round((performance.now() - started) / 1000, 1),

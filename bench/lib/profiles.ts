@@ -24,7 +24,8 @@ export interface Profile {
   connections: { sockets: number; holdMs: number; sessionSize: number };
   latency: Timing & { sockets: number; rate: number };
   throughput: Timing & { sessions: number; sendersPerSession: number; window: number };
-  fanout: Timing & { sessions: number; members: number; rate: number };
+  /** Messages/s into the sessions, one run each: deliveries/s = rate × (members − 1). */
+  fanout: Timing & { sessions: number; members: number; rates: number[] };
   crossNode: Timing & { pairs: number; rates: number[] };
   /** Longest wait for deliveries and acks after sending stops. */
   drainMs: number;
@@ -37,7 +38,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     connections: { sockets: 500, holdMs: 2_000, sessionSize: 10 },
     latency: { sockets: 500, rate: 1_000, warmupMs: 300, measureMs: 1_500 },
     throughput: { sessions: 50, sendersPerSession: 4, window: 4, warmupMs: 300, measureMs: 1_500 },
-    fanout: { sessions: 5, members: 100, rate: 300, warmupMs: 300, measureMs: 1_500 },
+    fanout: { sessions: 5, members: 100, rates: [300], warmupMs: 300, measureMs: 1_500 },
     crossNode: { pairs: 100, rates: [1_000, 2_000], warmupMs: 300, measureMs: 1_500 },
     drainMs: 1_500,
     contentBytes: 128,
@@ -53,7 +54,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
       warmupMs: 2_000,
       measureMs: 10_000,
     },
-    fanout: { sessions: 20, members: 100, rate: 500, warmupMs: 2_000, measureMs: 10_000 },
+    fanout: { sessions: 20, members: 100, rates: [200, 500], warmupMs: 2_000, measureMs: 8_000 },
     crossNode: { pairs: 500, rates: [1_000, 2_000, 5_000], warmupMs: 2_000, measureMs: 8_000 },
     drainMs: 5_000,
     contentBytes: 128,
@@ -69,9 +70,15 @@ export const PROFILES: Record<ProfileName, Profile> = {
       warmupMs: 3_000,
       measureMs: 20_000,
     },
-    fanout: { sessions: 20, members: 100, rate: 1_010, warmupMs: 3_000, measureMs: 20_000 },
-    crossNode: { pairs: 500, rates: [1_000, 2_000, 5_000], warmupMs: 3_000, measureMs: 15_000 },
-    drainMs: 8_000,
+    fanout: {
+      sessions: 20,
+      members: 100,
+      rates: [250, 500, 1_010],
+      warmupMs: 2_000,
+      measureMs: 10_000,
+    },
+    crossNode: { pairs: 500, rates: [1_000, 2_000, 5_000], warmupMs: 2_000, measureMs: 12_000 },
+    drainMs: 6_000,
     contentBytes: 128,
   },
 };

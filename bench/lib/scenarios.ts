@@ -300,16 +300,20 @@ async function fanout(ctx: Context) {
       return placed;
     },
     async (target, group, placed) => {
-      ctx.label = `fanout · ${target.kind} · ${p.rate} msg/s to ${p.members}-member sessions`;
-      return [
-        await runMeasured(ctx, target, group, placed, {
-          mode: "rate",
-          window: 0,
-          rate: p.rate,
-          warmupMs: p.warmupMs,
-          measureMs: p.measureMs,
-        }),
-      ];
+      const runs: Measured[] = [];
+      for (const rate of p.rates) {
+        ctx.label = `fanout · ${target.kind} · ${rate} msg/s to ${p.members}-member sessions`;
+        runs.push(
+          await runMeasured(ctx, target, group, placed, {
+            mode: "rate",
+            window: 0,
+            rate,
+            warmupMs: p.warmupMs,
+            measureMs: p.measureMs,
+          }),
+        );
+      }
+      return runs;
     },
   );
 }
