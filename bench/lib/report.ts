@@ -162,12 +162,21 @@ export function buildRows(result: BenchResult): Row[] {
     const p = t.plain?.runs[0];
     rows.push({
       scenario: "throughput",
-      figure: "acked msg/s (gateway: stored)",
+      figure: `acked msg/s (gateway: stored), each to ${result.profile.throughput.sendersPerSession - 1} sockets`,
       gateway: int(g?.ackedPerSecond),
       plain: int(p?.ackedPerSecond),
       ratio: ratio(g?.ackedPerSecond, p?.ackedPerSecond),
       target: `>= ${int(TARGETS.throughputPerSecond)}`,
       verdict: g ? verdict(g.ackedPerSecond >= TARGETS.throughputPerSecond) : "",
+    });
+    rows.push({
+      scenario: "",
+      figure: "delivery p99 ms · delivered",
+      gateway: g ? `${ms(g.delivery.p99Ms)} · ${pct(g.deliveredFraction)}` : "–",
+      plain: p ? `${ms(p.delivery.p99Ms)} · ${pct(p.deliveredFraction)}` : "–",
+      ratio: ratio(g?.delivery.p99Ms, p?.delivery.p99Ms),
+      target: "",
+      verdict: "",
     });
     rows.push({
       scenario: "",

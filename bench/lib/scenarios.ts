@@ -248,7 +248,14 @@ async function throughput(ctx: Context) {
           const sessionId = `${ctx.tag}-t${kind[0]}-${s}`;
           placed.push({
             worker: (s * p.sendersPerSession + k) % ctx.workers.length,
-            spec: { sub: `${sessionId}-${k}`, node: 0, sessionId, send: true, receivers: 0 },
+            // Every sender has joined the session, so it receives the others' messages.
+            spec: {
+              sub: `${sessionId}-${k}`,
+              node: 0,
+              sessionId,
+              send: true,
+              receivers: p.sendersPerSession - 1,
+            },
           });
         }
       }
