@@ -58,32 +58,29 @@ export function createFanout(
     if (announced ? seq > current : seq === current + 1) known.set(sessionId, seq);
   };
 
+  /** This node's sockets in a session's room, except the sending socket when there is one. */
+  const localRoom = (nsp: GatewayNamespace, sessionId: string, exceptSocketId?: string) => {
+    const target = nsp.local.to(sessionRoom(sessionId));
+    return exceptSocketId ? target.except(exceptSocketId) : target;
+  };
+
   function deliverLocally(batch: FanoutBatch, exceptSocketId?: string) {
     for (const message of batch.messages ?? []) {
       note(message.sessionId, message.seq);
-      const room = sessionRoom(message.sessionId);
       for (const nsp of namespaces) {
-        const target = exceptSocketId
-          ? nsp.local.to(room).except(exceptSocketId)
-          : nsp.local.to(room);
-        target.emit("message", message);
+        localRoom(nsp, message.sessionId, exceptSocketId).emit("message", message);
         metrics.messagesOut.inc({ namespace: nsp.name });
       }
       metrics.socket.messages_sent++;
     }
     for (const update of batch.contexts ?? []) {
-      const room = sessionRoom(update.sessionId);
       for (const nsp of namespaces) {
-        const target = exceptSocketId
-          ? nsp.local.to(room).except(exceptSocketId)
-          : nsp.local.to(room);
-        target.emit("context:update", update);
+        localRoom(nsp, update.sessionId, exceptSocketId).emit("context:update", update);
       }
     }
     for (const head of batch.heads ?? []) {
       note(head.sessionId, head.seq, true);
-      for (const nsp of namespaces)
-        nsp.local.to(sessionRoom(head.sessionId)).emit("session:head", head);
+      for (const nsp of namespaces) localRoom(nsp, head.sessionId).emit("session:head", head);
     }
   }
 
