@@ -53,24 +53,19 @@ function runRows(
   targets: { p50?: number; p99?: number; judge?: boolean },
 ) {
   const judge = targets.judge !== false;
-  rows.push({
-    scenario,
-    figure: `${label}: delivery p50 ms`,
-    gateway: ms(g?.delivery.p50Ms),
-    plain: ms(p?.delivery.p50Ms),
-    ratio: ratio(g?.delivery.p50Ms, p?.delivery.p50Ms),
-    target: targets.p50 ? `<= ${targets.p50}` : "",
-    verdict: targets.p50 && judge && g ? verdict(g.delivery.p50Ms <= targets.p50) : "",
-  });
-  rows.push({
-    scenario: "",
-    figure: `${label}: delivery p99 ms`,
-    gateway: ms(g?.delivery.p99Ms),
-    plain: ms(p?.delivery.p99Ms),
-    ratio: ratio(g?.delivery.p99Ms, p?.delivery.p99Ms),
-    target: targets.p99 ? `<= ${targets.p99}` : "",
-    verdict: targets.p99 && judge && g ? verdict(g.delivery.p99Ms <= targets.p99) : "",
-  });
+  for (const q of ["p50", "p99"] as const) {
+    const key = `${q}Ms` as const;
+    const target = targets[q];
+    rows.push({
+      scenario: q === "p50" ? scenario : "",
+      figure: `${label}: delivery ${q} ms`,
+      gateway: ms(g?.delivery[key]),
+      plain: ms(p?.delivery[key]),
+      ratio: ratio(g?.delivery[key], p?.delivery[key]),
+      target: target ? `<= ${target}` : "",
+      verdict: target && judge && g ? verdict(g.delivery[key] <= target) : "",
+    });
+  }
   rows.push({
     scenario: "",
     figure: `${label}: sent msg/s · delivered`,

@@ -9,6 +9,7 @@ import type { Principal } from "./types.js";
 
 export interface SessionAccess {
   headSeq: number;
+  title: string | null;
 }
 
 /**
@@ -21,10 +22,10 @@ export async function requireMember(
   principalId: string,
 ): Promise<SessionAccess> {
   const result = await withDb(() =>
-    pool.query<{ last_seq: number; member: boolean }>({
+    pool.query<{ last_seq: number; title: string | null; member: boolean }>({
       name: "tkr_require_member",
       text:
-        "select s.last_seq, exists (select 1 from session_members m " +
+        "select s.last_seq, s.title, exists (select 1 from session_members m " +
         "where m.session_id = s.id and m.principal_id = $2) as member from sessions s where s.id = $1",
       values: [sessionId, principalId],
     }),
@@ -32,7 +33,7 @@ export async function requireMember(
   const row = result.rows[0];
   if (!row) throw new GatewayError("NOT_FOUND", `Session ${sessionId} does not exist`);
   if (!row.member) throw new GatewayError("FORBIDDEN", `Not a member of session ${sessionId}`);
-  return { headSeq: row.last_seq };
+  return { headSeq: row.last_seq, title: row.title };
 }
 
 export interface CreateSessionInput {
@@ -72,23 +73,15 @@ export async function getSession(
   caller: Principal,
   sessionId: string,
 ): Promise<Session> {
-  const { headSeq } = await requireMember(pool, sessionId, caller.id);
-  const [session, members] = await withDb(() =>
-    Promise.all([
-      db.select({ title: sessions.title }).from(sessions).where(eq(sessions.id, sessionId)),
-      db
-        .select({ principalId: sessionMembers.principalId })
-        .from(sessionMembers)
-        .where(eq(sessionMembers.sessionId, sessionId))
-        .orderBy(sessionMembers.addedAt, sessionMembers.principalId),
-    ]),
+  const { headSeq, title } = await requireMember(pool, sessionId, caller.id);
+  const members = await withDb(() =>
+    db
+      .select({ principalId: sessionMembers.principalId })
+      .from(sessionMembers)
+      .where(eq(sessionMembers.sessionId, sessionId))
+      .orderBy(sessionMembers.addedAt, sessionMembers.principalId),
   );
-  return {
-    id: sessionId,
-    title: session[0]?.title ?? null,
-    members: members.map((m) => m.principalId),
-    headSeq,
-  };
+  return { id: sessionId, title, members: members.map((m) => m.principalId), headSeq };
 }
 
 /** Adds a member; the caller must be one. Adding an existing member changes nothing. */

@@ -51,10 +51,6 @@ export class InflightTracker {
     });
   }
 
-  get size(): number {
-    return this.count;
-  }
-
   /** Resolves when nothing is in flight, or after `timeoutMs`. */
   settle(timeoutMs: number): Promise<void> {
     if (this.count === 0) return Promise.resolve();
