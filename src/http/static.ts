@@ -5,6 +5,7 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Context } from "hono";
+import { GatewayError } from "../protocol/index.js";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -35,7 +36,7 @@ export function serveFolder(options: StaticOptions) {
   const root = path.resolve(options.root);
   return async (c: Context, next: () => Promise<void>) => {
     if (c.req.method !== "GET" && c.req.method !== "HEAD") return next();
-    let rel = decodeURIComponent(c.req.path);
+    let rel = decodePath(c.req.path);
     if (options.prefix) {
       if (!rel.startsWith(options.prefix)) return next();
       rel = rel.slice(options.prefix.length);
@@ -56,6 +57,15 @@ export function serveFolder(options: StaticOptions) {
     }
     return c.body(new Uint8Array(body), 200, headers);
   };
+}
+
+/** A malformed percent-escape (`/%`, `/%E0%A4%A`) is the client's error, not a missing file. */
+function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new GatewayError("INVALID_PAYLOAD", "The path has a malformed percent-escape");
+  }
 }
 
 async function readIfFile(file: string): Promise<Buffer | undefined> {

@@ -1,3 +1,4 @@
 export * from "./errors.js";
 export * from "./events.js";
+export * from "./json-rules.js";
 export * from "./schemas.js";

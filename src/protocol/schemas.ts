@@ -3,6 +3,12 @@
  * and the web UI import this file too. Objects are strict so a typo never passes silently.
  */
 import { z } from "zod";
+import {
+  findJsonProblem,
+  isStorableText,
+  MAX_INT4,
+  UNSTORABLE_TEXT_MESSAGE,
+} from "./json-rules.js";
 
 /** 1–64 chars of `[A-Za-z0-9_-]`: message and session ids. */
 export const Id = z
@@ -47,17 +53,32 @@ export function utf8Bytes(value: string): number {
 
 const JsonObject = z.record(z.string(), z.unknown());
 
+/** Text a client sends to be stored: no NUL, no unpaired surrogates (PROTOCOL.md section 3). */
+export const StorableText = z.string().refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
+
+/**
+ * A JSON object a client sends to be stored as `jsonb` (metadata, contextData): storable strings
+ * and keys, and at most `MAX_JSON_DEPTH` levels deep (PROTOCOL.md section 3).
+ */
+export const StorableJsonObject = JsonObject.superRefine((value, ctx) => {
+  const problem = findJsonProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem.message, path: problem.path });
+});
+
+/** A version number of an `integer` column: 0 to 2^31 - 1. */
+const Version = z.number().int().nonnegative().max(MAX_INT4);
+
 /** Fields of a message as a client sends it, without `sessionId` (the HTTP route carries it). */
 export const messageBodyShape = {
   id: Id,
-  content: z.string(),
+  content: StorableText,
   type: MessageType,
   senderId: PrincipalId.optional(),
   receiverId: PrincipalId.optional(),
   contextId: ContextId.optional(),
   replyTo: Id.optional(),
   timestamp: z.number().int().nonnegative().optional(),
-  metadata: JsonObject.optional(),
+  metadata: StorableJsonObject.optional(),
 };
 
 export const MessageBody = z.strictObject(messageBodyShape);
@@ -106,8 +127,8 @@ export const ContextData = JsonObject;
 export const ContextUpdatePayload = z.strictObject({
   sessionId: Id,
   contextId: ContextId,
-  contextData: ContextData,
-  expectedVersion: z.number().int().nonnegative().optional(),
+  contextData: StorableJsonObject,
+  expectedVersion: Version.optional(),
 });
 export type ContextUpdatePayload = z.infer<typeof ContextUpdatePayload>;
 
@@ -148,20 +169,20 @@ export type TokenClaims = z.infer<typeof TokenClaims>;
 export const DevTokenRequest = z.strictObject({
   sub: PrincipalId,
   kind: PrincipalKind,
-  name: z.string().max(128).optional(),
+  name: StorableText.max(128).optional(),
 });
 
 export const CreateSessionRequest = z.strictObject({
   id: Id.optional(),
-  title: z.string().max(200).optional(),
+  title: StorableText.max(200).optional(),
   members: z.array(PrincipalId).max(1000).optional(),
 });
 
 export const AddMemberRequest = z.strictObject({ principalId: PrincipalId });
 
 export const PutContextRequest = z.strictObject({
-  contextData: ContextData,
-  expectedVersion: z.number().int().nonnegative().optional(),
+  contextData: StorableJsonObject,
+  expectedVersion: Version.optional(),
 });
 
 export const Session = z.object({
