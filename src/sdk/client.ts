@@ -43,7 +43,10 @@ export type ClientEvents = {
   error: (error: ClientError) => void;
   /** An outbox entry was acknowledged, including ones restored from storage. */
   sent: (result: SendResult, message: MessageInput) => void;
-  /** An outbox entry was refused for good (e.g. FORBIDDEN, TOO_LARGE) and dropped. */
+  /**
+   * An outbox entry was refused for good (an error ack with `retryable: false`, e.g. FORBIDDEN,
+   * TOO_LARGE, INVALID_PAYLOAD) and dropped from the outbox and its storage; `error` fires too.
+   */
   sendFailed: (error: ClientError, message: MessageInput) => void;
 };
 
@@ -154,7 +157,12 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       echoOwnMessage(entry.message, result);
       events.emit("sent", result, entry.message);
     },
-    onFailed: (entry, error) => events.emit("sendFailed", error as ClientError, entry.message),
+    onFailed: (entry, error) => {
+      // Both: `sendFailed` names the message (restored entries have no promise to reject), and
+      // `error` is where an app already listens for everything that went wrong.
+      events.emit("sendFailed", error as ClientError, entry.message);
+      emitError(error);
+    },
     onRetry: (entry, error, delayMs) =>
       log.debug("resending message", {
         id: entry.id,

@@ -6,7 +6,9 @@
  * - no connection: wait for the reconnect (socket.io-client's backoff paces it), then resend;
  * - no ack in time, or a retryable error ack (UNAVAILABLE, RATE_LIMITED, INTERNAL): wait with
  *   backoff and resend;
- * - any other error ack: final; the entry leaves the outbox and its promise rejects.
+ * - any other error ack (`retryable: false`, e.g. INVALID_PAYLOAD): final; the entry leaves the
+ *   outbox and its storage, its promise rejects, and the lane goes on with the next entry, so
+ *   one refused message never blocks the ones queued behind it.
  *
  * With one lane (the default), an entry is not sent before the one ahead of it is acknowledged,
  * so `seq` follows the order of `send()` calls even across reconnects.
