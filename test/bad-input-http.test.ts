@@ -167,8 +167,10 @@ describe.each<Target>(["node", "serverless"])("bad input over HTTP (%s)", (targe
     expect((await request(target, "GET", "/healthz")).status).toBe(200);
   });
 
-  it("answers malformed percent-escapes in API paths with 400", async () => {
+  it("answers malformed percent-escapes in API paths and unrouted paths with 400", async () => {
     for (const path of [
+      "/%E0%A4%A",
+      "/nothing/here%",
       "/v1/sessions/%ZZ/messages",
       "/v1/sessions/%E0%A4%A",
       `/v1/sessions/${sessionId}/contexts/%`,

@@ -11,7 +11,7 @@ import type { Messaging } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics, SocketCounters } from "../observability/metrics.js";
 import { GatewayError } from "../protocol/index.js";
-import { errorResponse } from "./errors.js";
+import { errorResponse, noRoute } from "./errors.js";
 import { buildOpenApiDocument, docsPage } from "./openapi.js";
 import { type AppEnv, createV1Routes } from "./routes.js";
 
@@ -90,7 +90,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
     log.error({ err, requestId: c.get("requestId") }, "unhandled error");
     return errorResponse(c, "INTERNAL", "Internal error");
   });
-  app.notFound((c) => errorResponse(c, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`));
+  app.notFound(noRoute);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {

@@ -32,3 +32,26 @@ export async function jsonBody(c: Context): Promise<unknown> {
     throw new GatewayError("INVALID_PAYLOAD", "The body is not valid JSON");
   }
 }
+
+/**
+ * Decodes a request path; a malformed percent-escape (`/%`, `/%E0%A4%A`) is the client's error,
+ * INVALID_PAYLOAD, never a missing file or a 500.
+ */
+export function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new GatewayError("INVALID_PAYLOAD", "The path has a malformed percent-escape");
+  }
+}
+
+/** The answer for a path no route matched: 400 when the path itself is malformed, else 404. */
+export function noRoute(c: Context): Response {
+  try {
+    decodePath(c.req.path);
+  } catch (err) {
+    if (err instanceof GatewayError) return errorResponse(c, err.code, err.message);
+    throw err;
+  }
+  return errorResponse(c, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`);
+}

@@ -5,7 +5,7 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Context } from "hono";
-import { GatewayError } from "../protocol/index.js";
+import { decodePath } from "./errors.js";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -57,15 +57,6 @@ export function serveFolder(options: StaticOptions) {
     }
     return c.body(new Uint8Array(body), 200, headers);
   };
-}
-
-/** A malformed percent-escape (`/%`, `/%E0%A4%A`) is the client's error, not a missing file. */
-function decodePath(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new GatewayError("INVALID_PAYLOAD", "The path has a malformed percent-escape");
-  }
 }
 
 async function readIfFile(file: string): Promise<Buffer | undefined> {
