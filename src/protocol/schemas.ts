@@ -7,6 +7,7 @@ import {
   findJsonProblem,
   isStorableText,
   MAX_INT4,
+  MAX_JSON_DEPTH,
   UNSTORABLE_TEXT_MESSAGE,
 } from "./json-rules.js";
 
@@ -54,7 +55,10 @@ export function utf8Bytes(value: string): number {
 const JsonObject = z.record(z.string(), z.unknown());
 
 /** Text a client sends to be stored: no NUL, no unpaired surrogates (PROTOCOL.md section 3). */
-export const StorableText = z.string().refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
+export const StorableText = z
+  .string()
+  .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE)
+  .meta({ description: "No NUL (U+0000) and no unpaired surrogates" });
 
 /**
  * A JSON object a client sends to be stored as `jsonb` (metadata, contextData): storable strings
@@ -63,6 +67,8 @@ export const StorableText = z.string().refine(isStorableText, UNSTORABLE_TEXT_ME
 export const StorableJsonObject = JsonObject.superRefine((value, ctx) => {
   const problem = findJsonProblem(value);
   if (problem) ctx.addIssue({ code: "custom", message: problem.message, path: problem.path });
+}).meta({
+  description: `At most ${MAX_JSON_DEPTH} levels deep; no NUL or unpaired surrogates in keys or strings`,
 });
 
 /** A version number of an `integer` column: 0 to 2^31 - 1. */
