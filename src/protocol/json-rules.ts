@@ -11,12 +11,6 @@ export const MAX_JSON_DEPTH = 32;
 /** Largest value of an `integer` column (context versions). */
 export const MAX_INT4 = 2_147_483_647;
 
-// A NUL, a high surrogate not followed by a low one, or a low surrogate not preceded by a high
-// one. Only the fallback where `String.prototype.isWellFormed` (ES2024, Node 20) is missing: the
-// native check is many times faster on non-ASCII text.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what it looks for.
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 type WellFormedCheck = (this: string) => boolean;
 const isWellFormed = (String.prototype as { isWellFormed?: WellFormedCheck }).isWellFormed;
 
@@ -24,13 +18,24 @@ export const UNSTORABLE_TEXT_MESSAGE = "must not contain NUL (U+0000) or unpaire
 
 /** True when Postgres stores `value` unchanged in `text` and `jsonb`. */
 export function isStorableText(value: string): boolean {
+  // Native and many times faster on non-ASCII text; the loop is for older browsers (the web UI
+  // shares this file), where a lookbehind regex would not even parse.
   if (isWellFormed) return !value.includes("\u0000") && isWellFormed.call(value);
-  return isStorableTextByRegex(value);
+  return isStorableTextByLoop(value);
 }
 
 /** The fallback of `isStorableText`; exported so tests hold the two to the same answers. */
-export function isStorableTextByRegex(value: string): boolean {
-  return !UNSTORABLE.test(value);
+export function isStorableTextByLoop(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit === 0) return false;
+    if (unit < 0xd800 || unit > 0xdfff) continue;
+    if (unit > 0xdbff) return false; // a low surrogate with no high one before it
+    const next = value.charCodeAt(i + 1); // NaN past the end
+    if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
+    i++;
+  }
+  return true;
 }
 
 export interface JsonProblem {
@@ -105,10 +110,12 @@ function pathOf(frame: Frame): Array<string | number> {
   return path;
 }
 
-const UNSTORABLE_GLOBAL = new RegExp(UNSTORABLE.source, "g");
-
 /** A key as error messages show it: short, and with the offending characters masked. */
 function pathKey(key: string): string {
   const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
-  return shown.replace(UNSTORABLE_GLOBAL, "?");
+  if (isStorableText(shown)) return shown;
+  // Iterating by code point leaves an unpaired surrogate as a one-unit string of its own.
+  return Array.from(shown, (ch) =>
+    ch === "\u0000" || (ch.length === 1 && ch >= "\uD800" && ch <= "\uDFFF") ? "?" : ch,
+  ).join("");
 }
