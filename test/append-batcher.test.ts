@@ -149,13 +149,15 @@ describe("cross-session group commit", () => {
   it("fails the appends queued behind a write that found the database unavailable at once, without sending them", async () => {
     const [sessionId, other] = (await sessions(2, "down")) as [string, string];
     let statements = 0;
-    let fail: (() => void) | undefined;
+    const cut: { fail?: () => void } = {};
+    const failWrite = () => cut.fail?.();
     const pool = {
       query: () => {
         statements++;
         // The first write hangs until the test cuts it off, as a dead connection would.
         return new Promise((_, reject) => {
-          fail = () => reject(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }));
+          cut.fail = () =>
+            reject(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }));
         });
       },
     } as unknown as pg.Pool;
@@ -166,24 +168,24 @@ describe("cross-session group commit", () => {
         (e: unknown) => (e instanceof GatewayError ? e.code : String(e)),
       );
     const first = settle(batcher.append(alice, text("down-1", sessionId)));
-    await waitFor(() => fail !== undefined, 2_000, "the first write");
+    await waitFor(() => cut.fail !== undefined, 2_000, "the first write");
     const behind = [2, 3, 4].map((k) =>
       settle(batcher.append(alice, text(`down-${k}`, sessionId))),
     );
     await new Promise((resolve) => setImmediate(resolve));
     const sentBeforeFailure = statements;
-    (fail as () => void)();
+    failWrite();
     expect(await first).toBe("UNAVAILABLE");
     expect(await Promise.all(behind)).toEqual(["UNAVAILABLE", "UNAVAILABLE", "UNAVAILABLE"]);
     // Only the first write ever reached the pool: the queued ones were not each sent to time out.
     expect(sentBeforeFailure).toBe(1);
     expect(statements).toBe(1);
     // Another session is not failed by it: its append is simply written (and fails on its own).
-    fail = undefined;
+    cut.fail = undefined;
     const unrelated = settle(batcher.append(alice, text("down-other", other)));
-    await waitFor(() => fail !== undefined, 2_000, "the other session's write");
+    await waitFor(() => cut.fail !== undefined, 2_000, "the other session's write");
     expect(statements).toBe(2);
-    (fail as () => void)();
+    failWrite();
     expect(await unrelated).toBe("UNAVAILABLE");
   });
 

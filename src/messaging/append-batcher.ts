@@ -138,12 +138,16 @@ export function createAppendBatcher(pool: pg.Pool): AppendBatcher {
       }
     }
     // Send the next write before settling this one, so that this batch's fan-out runs while
-    // Postgres works on the next.
+    // Postgres works on the next. pg-pool hands an idle connection over in a nextTick, which
+    // would only run after the microtasks that settling starts (the whole fan-out): settling in a
+    // nextTick queued after it lets the query go onto the wire first.
     pump();
-    batch.forEach((p, i) => {
-      const outcome = outcomes[i] as Outcome;
-      if (outcome.ok) p.resolve(outcome.value);
-      else p.reject(outcome.error);
+    process.nextTick(() => {
+      batch.forEach((p, i) => {
+        const outcome = outcomes[i] as Outcome;
+        if (outcome.ok) p.resolve(outcome.value);
+        else p.reject(outcome.error);
+      });
     });
   }
 
