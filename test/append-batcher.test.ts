@@ -189,6 +189,24 @@ describe("cross-session group commit", () => {
     expect(await unrelated).toBe("UNAVAILABLE");
   });
 
+  it("has a session's next write on a connection before the previous write is acked and fanned out", async () => {
+    const [sessionId] = (await sessions(1, "overlap")) as [string];
+    const { pool, statements } = countingPool();
+    const batcher = createAppendBatcher(pool);
+    const first = batcher.append(alice, text("overlap-1", sessionId)).then(() => ({
+      statements: statements(),
+      // Queries still waiting for a pooled connection (0: the next one has its connection).
+      waiting: tdb.pool.waitingCount,
+    }));
+    // The batcher sends this turn's appends in a setImmediate queued before this one.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(statements()).toBe(1);
+    const later = [2, 3].map((k) => batcher.append(alice, text(`overlap-${k}`, sessionId)));
+    const seen = await first;
+    expect(seen).toEqual({ statements: 2, waiting: 0 });
+    expect((await Promise.all(later)).map((r) => r.result.seq)).toEqual([2, 3]);
+  });
+
   it("keeps ack order = seq order = publish order per session under overlapping batches", async () => {
     const ids = await sessions(3, "order");
     const published = new Map<string, number[]>();
