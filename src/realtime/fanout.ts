@@ -25,6 +25,12 @@ export interface FanoutBatch {
 
 /** Batches stay under the adapter's NOTIFY threshold when they can (large ones use attachments). */
 const BATCH_BYTES = 6_000;
+/** Batches waiting behind the one in flight, at most. */
+const MAX_READY = 1_000;
+/** How long one publish may hold up the next. */
+const PUBLISH_WAIT_MS = 2_000;
+/** socket.io-adapter's `MessageType.SERVER_SIDE_EMIT` (what `io.serverSideEmit` publishes). */
+const SERVER_SIDE_EMIT = 9;
 
 export interface Fanout {
   message(message: StoredMessage, exceptSocketId?: string): void;
@@ -46,10 +52,16 @@ export function createFanout(
   logger: Logger,
 ): Fanout {
   const known = new Map<string, number>();
+  /** Batches ready for other nodes, oldest first; `pending` is the one still filling. */
+  const ready: FanoutBatch[] = [];
   let pending:
     | { messages: StoredMessage[]; contexts: ContextUpdateEvent[]; heads: SessionHead[] }
     | undefined;
   let pendingBytes = 0;
+  let sending = false;
+  const adapter = io.of("/").adapter as unknown as {
+    publishAndReturnOffset?: (message: unknown) => Promise<unknown>;
+  };
 
   const note = (sessionId: string, seq: number, announced = false) => {
     const current = known.get(sessionId) ?? 0;
@@ -84,17 +96,56 @@ export function createFanout(
     }
   }
 
+  /** Closes the filling batch and starts sending if nothing is in flight. */
   function flush() {
     const batch = pending;
     pending = undefined;
     pendingBytes = 0;
-    if (!batch) return;
-    const out: FanoutBatch = {};
-    if (batch.messages.length) out.messages = batch.messages;
-    if (batch.contexts.length) out.contexts = batch.contexts;
-    if (batch.heads.length) out.heads = batch.heads;
-    // The adapter reports publish failures to its errorHandler (logged and counted there).
-    io.serverSideEmit(FANOUT_EVENT, out);
+    if (batch) {
+      const out: FanoutBatch = {};
+      if (batch.messages.length) out.messages = batch.messages;
+      if (batch.contexts.length) out.contexts = batch.contexts;
+      if (batch.heads.length) out.heads = batch.heads;
+      ready.push(out);
+      // A stuck adapter must not hold memory without bound: the oldest go, heads heal them.
+      if (ready.length > MAX_READY) ready.splice(0, ready.length - MAX_READY);
+    }
+    if (!sending) void send();
+  }
+
+  /**
+   * One batch on the wire at a time. The adapter sends each publish on whichever pooled
+   * connection is free, so two in flight could commit their NOTIFYs in either order and another
+   * node would see a session's messages out of seq order. Batches that pile up meanwhile leave
+   * in order right after.
+   */
+  async function send() {
+    sending = true;
+    try {
+      for (let batch = ready.shift(); batch; batch = ready.shift()) {
+        if (!adapter.publishAndReturnOffset) {
+          io.serverSideEmit(FANOUT_EVENT, batch);
+          continue;
+        }
+        let timer: NodeJS.Timeout | undefined;
+        // The adapter reports publish failures to its errorHandler (logged and counted there);
+        // a publish that hangs (database gone) stops holding up the rest after a while.
+        await Promise.race([
+          adapter
+            .publishAndReturnOffset({
+              type: SERVER_SIDE_EMIT,
+              data: { packet: [FANOUT_EVENT, batch] },
+            })
+            .catch(() => {}),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, PUBLISH_WAIT_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+    } finally {
+      sending = false;
+    }
   }
 
   function enqueue(
