@@ -38,7 +38,7 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 10_000,
       clusterHeadIntervalMs: 5_000,
       socketRateLimit: 200,
-      socketMaxBufferBytes: 4_194_304,
+      socketMaxBufferBytes: 2_097_152,
       socketBinaryTimeoutMs: 5_000,
       historyPageMaxBytes: 1_048_576,
       httpHistoryConcurrency: 8,

@@ -60,7 +60,7 @@ export const EnvSchema = z.object({
   /** Events per second one socket may send, sustained (burst: twice this). */
   SOCKET_RATE_LIMIT: int(1, 1_000_000).default(200),
   /** Bytes one connection may have queued for its client; past it the connection is dropped. */
-  SOCKET_MAX_BUFFER_BYTES: int(65_536, 1_073_741_824).default(4_194_304),
+  SOCKET_MAX_BUFFER_BYTES: int(65_536, 1_073_741_824).default(2_097_152),
   /** Milliseconds a binary packet may stay incomplete before the connection is closed. */
   SOCKET_BINARY_TIMEOUT_MS: int(100, 600_000).default(5_000),
   /** Bytes of content and metadata in one history page (sync, join catch-up, HTTP); at least one message. */

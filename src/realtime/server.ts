@@ -50,7 +50,7 @@ export interface RealtimeDeps {
   pingIntervalMs?: number;
   /** Engine.IO ping timeout in ms. Default 20,000 (Socket.IO's). */
   pingTimeoutMs?: number;
-  /** Bytes one connection may have queued for its client (backpressure.ts). Default 4 MiB. */
+  /** Bytes one connection may have queued for its client (backpressure.ts). Default 2 MiB. */
   maxBufferedBytes?: number;
   /** Milliseconds a binary packet may stay incomplete (binary-deadline.ts). Default 5,000. */
   binaryTimeoutMs?: number;
@@ -111,7 +111,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
   let accepting = true;
 
   io.engine.on("connection", (conn: EngineSocket) => {
-    limitOutgoing(conn, { maxBytes: deps.maxBufferedBytes ?? 4_194_304, logger: log, metrics });
+    limitOutgoing(conn, { maxBytes: deps.maxBufferedBytes ?? 2_097_152, logger: log, metrics });
     limitPartialBinary(conn, { timeoutMs: deps.binaryTimeoutMs ?? 5_000, logger: log, metrics });
   });
   io.engine.on("connection_error", (err: { code: number; message: string }) => {
