@@ -115,6 +115,32 @@ describe("a client that does not read", () => {
   });
 });
 
+describe("a long-polling client that stops polling", () => {
+  it("is dropped once engine.io's write buffer passes the limit", async () => {
+    const sessionId = await sessionWith(Array.from({ length: 8 }, () => 60_000));
+    const before = await drops(node.gateway.metrics, "outgoing_buffer");
+    const base = `${node.url}/socket.io/?EIO=4&transport=polling`;
+    const open = await (await fetch(base)).text();
+    const sid = (JSON.parse(open.slice(1)) as { sid: string }).sid;
+    const post = (body: string) => fetch(`${base}&sid=${sid}`, { method: "POST", body });
+    const token = await node.token("alice", "user");
+    await post(`40/clients,${JSON.stringify({ token })}`);
+    // The one GET that confirms the namespace connection; after it, the client never polls again.
+    expect(await (await fetch(`${base}&sid=${sid}`)).text()).toContain("40/clients,");
+    const nsp = node.gateway.realtime.io.of("/clients");
+    expect(nsp.sockets.size).toBe(1);
+    const sync = JSON.stringify(["sync", { sessionId, afterSeq: 0, limit: 500 }]);
+    await post(Array.from({ length: 20 }, (_, i) => `42/clients,${i + 1}${sync}`).join("\x1e"));
+    await waitFor(
+      async () => (await drops(node.gateway.metrics, "outgoing_buffer")) > before,
+      10_000,
+      "drop",
+    );
+    await waitFor(() => nsp.sockets.size === 0, 5_000, "socket gone");
+    expect(await drops(node.gateway.metrics, "outgoing_buffer")).toBe(before + 1);
+  });
+});
+
 describe("HTTP history reads", () => {
   it("run one at a time here, one more waits, and the next gets 503 UNAVAILABLE with Retry-After", async () => {
     const sessionId = await sessionWith([10]);
