@@ -38,6 +38,10 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 10_000,
       clusterHeadIntervalMs: 5_000,
       socketRateLimit: 200,
+      socketMaxBufferBytes: 2_097_152,
+      socketBinaryTimeoutMs: 5_000,
+      historyPageMaxBytes: 1_048_576,
+      httpHistoryConcurrency: 8,
     });
   });
 
@@ -60,6 +64,10 @@ describe("loadConfig", () => {
       SHUTDOWN_TIMEOUT_MS: "2500",
       CLUSTER_HEAD_INTERVAL_MS: "1000",
       SOCKET_RATE_LIMIT: "50",
+      SOCKET_MAX_BUFFER_BYTES: "1048576",
+      SOCKET_BINARY_TIMEOUT_MS: "200",
+      HISTORY_PAGE_MAX_BYTES: "65536",
+      HTTP_HISTORY_CONCURRENCY: "2",
     });
     expect(config).toEqual({
       port: 8080,
@@ -80,6 +88,10 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 2500,
       clusterHeadIntervalMs: 1000,
       socketRateLimit: 50,
+      socketMaxBufferBytes: 1_048_576,
+      socketBinaryTimeoutMs: 200,
+      historyPageMaxBytes: 65_536,
+      httpHistoryConcurrency: 2,
     });
   });
 

@@ -59,6 +59,14 @@ export const EnvSchema = z.object({
   CLUSTER_HEAD_INTERVAL_MS: int(100, 60_000).default(5_000),
   /** Events per second one socket may send, sustained (burst: twice this). */
   SOCKET_RATE_LIMIT: int(1, 1_000_000).default(200),
+  /** Bytes one connection may have queued for its client; past it the connection is dropped. */
+  SOCKET_MAX_BUFFER_BYTES: int(65_536, 1_073_741_824).default(2_097_152),
+  /** Milliseconds a binary packet may stay incomplete before the connection is closed. */
+  SOCKET_BINARY_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  /** Bytes of content and metadata in one history page (sync, join catch-up, HTTP); at least one message. */
+  HISTORY_PAGE_MAX_BYTES: int(1_024, 104_857_600).default(1_048_576),
+  /** HTTP history reads running at once on this node; as many more wait, the rest get 503. */
+  HTTP_HISTORY_CONCURRENCY: int(1, 1_000).default(8),
   /** Milliseconds the shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
 });
@@ -87,6 +95,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   clusterHeadIntervalMs: number;
   socketRateLimit: number;
+  socketMaxBufferBytes: number;
+  socketBinaryTimeoutMs: number;
+  historyPageMaxBytes: number;
+  httpHistoryConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -141,5 +153,9 @@ export function loadConfig(env: Env): Readonly<Config> {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     clusterHeadIntervalMs: e.CLUSTER_HEAD_INTERVAL_MS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
+    socketMaxBufferBytes: e.SOCKET_MAX_BUFFER_BYTES,
+    socketBinaryTimeoutMs: e.SOCKET_BINARY_TIMEOUT_MS,
+    historyPageMaxBytes: e.HISTORY_PAGE_MAX_BYTES,
+    httpHistoryConcurrency: e.HTTP_HISTORY_CONCURRENCY,
   });
 }

@@ -82,6 +82,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     db: database.db,
     pool: database.pool,
     maxContentBytes: config.maxContentBytes,
+    historyPageMaxBytes: config.historyPageMaxBytes,
     logger: logger.child({ module: "messaging" }),
     onAppend: (seconds) => metrics.appendLatency.observe(seconds),
   });
@@ -100,6 +101,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     devTokens: config.devTokens,
     maxBodyBytes: config.maxContentBytes * 2 + 32_768,
+    historyConcurrency: config.httpHistoryConcurrency,
     corsOrigins: config.corsOrigins,
     socketCounters: () => metrics.socket,
     readiness: async () => {
@@ -137,6 +139,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     headIntervalMs: config.clusterHeadIntervalMs,
     rateLimitPerSecond: config.socketRateLimit,
     rateLimitBurst: config.socketRateLimit * 2,
+    maxBufferedBytes: config.socketMaxBufferBytes,
+    binaryTimeoutMs: config.socketBinaryTimeoutMs,
   });
   messaging.setPublisher(realtime.publisher);
   if (config.flyMachineId) enableFlyReplay(realtime.io, config.flyMachineId);

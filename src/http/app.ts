@@ -28,6 +28,8 @@ export interface HttpAppDeps {
   devTokens: boolean;
   /** Largest request body in bytes. Default: 2 × content limit + 32 KiB for the envelope. */
   maxBodyBytes: number;
+  /** HTTP history reads at once on this node (HTTP_HISTORY_CONCURRENCY). Default 8. */
+  historyConcurrency?: number;
   /** `"*"` or a list of allowed origins. Default `"*"`. */
   corsOrigins?: string[] | "*";
   metrics?: Metrics;

@@ -17,6 +17,7 @@ import {
   PrincipalId,
   PutContextRequest,
 } from "../protocol/index.js";
+import { ConcurrencyGate } from "./concurrency.js";
 import { jsonBody, parseOrThrow } from "./errors.js";
 
 export type AppEnv = { Variables: { requestId: string; principal: Principal } };
@@ -30,6 +31,8 @@ export interface RoutesDeps {
   messaging: Messaging;
   tokens: TokenVerifier;
   devTokens: boolean;
+  /** History reads at once on this node (HTTP_HISTORY_CONCURRENCY); as many more wait. */
+  historyConcurrency?: number;
 }
 
 export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
@@ -81,12 +84,19 @@ export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
     return c.body(null, 204);
   });
 
+  const historyReads = new ConcurrencyGate(deps.historyConcurrency ?? 8);
   v1.get("/sessions/:id/messages", async (c) => {
     const id = sessionId(c);
     const query = parseOrThrow(MessagesQuery, c.req.query(), "query");
-    return c.json(
-      await messaging.readMessages(c.get("principal"), id, query.afterSeq, query.limit),
-    );
+    try {
+      // Serialized inside the gate, so the page's JSON is made while the slot is held.
+      return await historyReads.run(async () =>
+        c.json(await messaging.readMessages(c.get("principal"), id, query.afterSeq, query.limit)),
+      );
+    } catch (err) {
+      if (err instanceof GatewayError && err.code === "UNAVAILABLE") c.header("Retry-After", "1");
+      throw err;
+    }
   });
 
   v1.post("/sessions/:id/messages", async (c) => {

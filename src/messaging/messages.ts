@@ -200,29 +200,68 @@ export interface MessagePageResult {
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 500;
+/** Default byte budget of one page (HISTORY_PAGE_MAX_BYTES). */
+export const DEFAULT_PAGE_BYTES = 1_048_576;
 
-/** Messages with `seq > afterSeq`, oldest first, at most `limit`; the caller must be a member. */
+/**
+ * What a message weighs against a page's byte budget: its content and metadata in UTF-8 bytes,
+ * plus a flat allowance for the envelope.
+ */
+const COST = "octet_length(content) + coalesce(octet_length(metadata::text), 0) + 256";
+
+/**
+ * The next `$3` seqs after `$2` with their weights (octet_length reads a TOASTed value's size
+ * without loading it), then the full rows only of those that start within the byte budget `$4`,
+ * so a page of large messages is never loaded whole. The row that crosses the budget comes back
+ * too (`readMessages` keeps it only as a page's first message), and `total` counts the seqs
+ * looked at, so the caller knows whether the page was cut.
+ */
+const READ_PAGE_SQL = `
+with weights as (
+  select seq, ${COST} as cost from messages
+  where session_id = $1 and seq > $2 order by seq limit $3
+), page as (
+  select seq, cost, sum(cost) over (order by seq rows unbounded preceding) - cost as before
+  from weights
+)
+select m.session_id, m.seq, m.id, m.sender_id, m.sender_kind, m.type, m.content, m.receiver_id,
+  m.context_id, m.reply_to, m.metadata, m.client_timestamp,
+  (extract(epoch from m.created_at) * 1000)::bigint as created_at,
+  page.cost::int as cost, (select count(*) from page)::int as total
+from page join messages m on m.session_id = $1 and m.seq = page.seq
+where page.before <= $4
+order by m.seq`;
+
+/**
+ * Messages with `seq > afterSeq`, oldest first, at most `limit` and at most `maxBytes` (by the
+ * weight above) but always at least one, so a reader always makes progress; `hasMore` says that
+ * the page was cut by either bound. The caller must be a member.
+ */
 export async function readMessages(
   pool: pg.Pool,
   caller: Principal,
   sessionId: string,
   afterSeq: number,
   limit: number = DEFAULT_PAGE,
+  maxBytes: number = DEFAULT_PAGE_BYTES,
 ): Promise<MessagePageResult> {
   const access = await requireMember(pool, sessionId, caller.id);
   if (afterSeq >= access.headSeq) return { messages: [], headSeq: access.headSeq, hasMore: false };
   const result = await withDb(() =>
-    pool.query<MessageRow>({
-      name: "tkr_read_after",
-      text:
-        "select session_id, seq, id, sender_id, sender_kind, type, content, receiver_id, context_id, " +
-        "reply_to, metadata, client_timestamp, (extract(epoch from created_at) * 1000)::bigint as created_at " +
-        "from messages where session_id = $1 and seq > $2 order by seq limit $3",
-      values: [sessionId, afterSeq, limit + 1],
+    pool.query<MessageRow & { cost: number; total: number }>({
+      name: "tkr_read_page",
+      text: READ_PAGE_SQL,
+      values: [sessionId, afterSeq, limit + 1, maxBytes],
     }),
   );
-  const hasMore = result.rows.length > limit;
-  const messages = result.rows.slice(0, limit).map(rowToMessage);
+  const messages: StoredMessage[] = [];
+  let bytes = 0;
+  for (const row of result.rows) {
+    if (messages.length === limit || (messages.length > 0 && bytes + row.cost > maxBytes)) break;
+    bytes += row.cost;
+    messages.push(rowToMessage(row));
+  }
+  const hasMore = messages.length < (result.rows[0]?.total ?? 0);
   const last = messages.at(-1)?.seq ?? 0;
   return { messages, headSeq: Math.max(access.headSeq, last), hasMore };
 }

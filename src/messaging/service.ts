@@ -37,6 +37,8 @@ export interface MessagingDeps {
   pool: pg.Pool;
   /** Largest `content` in UTF-8 bytes. */
   maxContentBytes: number;
+  /** Byte budget of one history page (HISTORY_PAGE_MAX_BYTES). Default 1 MiB. */
+  historyPageMaxBytes?: number;
   /** Where committed changes are announced. Default: nowhere. */
   publisher?: Publisher;
   logger?: Logger;
@@ -108,7 +110,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       return result;
     },
     readMessages: (caller, sessionId, afterSeq, limit = DEFAULT_PAGE) =>
-      readMessages(pool, caller, sessionId, afterSeq, limit),
+      readMessages(pool, caller, sessionId, afterSeq, limit, deps.historyPageMaxBytes),
     async updateContext(caller, input, origin) {
       const context = await updateContext(pool, caller, input);
       publish("context", () => publisher.context(context, origin?.socketId));

@@ -34,6 +34,8 @@ export interface Metrics {
   httpRequests: client.Counter<"method" | "route" | "status">;
   clusterListener: client.Gauge;
   clusterErrors: client.Counter;
+  /** Connections this node closed to protect itself, by reason (frame-guard.ts, backpressure.ts). */
+  socketDrops: client.Counter<"reason">;
   socket: SocketCounters;
   /** Adds pool gauges (in use / idle / waiting) for a named pool. */
   observePool(name: string, pool: pg.Pool): void;
@@ -146,6 +148,12 @@ export function createMetrics(options: { nodeId: string }): Metrics {
     clusterErrors: new client.Counter({
       name: "tkr_cluster_errors_total",
       help: "Errors reported by the cluster adapter",
+      registers: [registry],
+    }),
+    socketDrops: new client.Counter({
+      name: "tkr_socket_drops_total",
+      help: "Connections closed by this node to protect itself: outgoing_buffer, oversized_event, incomplete_binary",
+      labelNames: ["reason"],
       registers: [registry],
     }),
     socket,

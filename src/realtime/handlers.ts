@@ -14,6 +14,7 @@ import {
   sessionRoom,
 } from "../protocol/index.js";
 import { type AckDeps, handle } from "./ack.js";
+import { ReadQueue } from "./read-queue.js";
 import type { GatewaySocket } from "./types.js";
 
 /** Messages returned by `join_session` with `lastSeq`; the rest come through `sync`. */
@@ -25,6 +26,7 @@ export function registerHandlers(
 ) {
   const { messaging, metrics } = deps;
   const principal = () => socket.data.principal;
+  const reads = new ReadQueue(() => socket.connected);
 
   handle(deps, socket, "join_session", JoinSessionPayload, async ({ sessionId, lastSeq }) => {
     const access = await messaging.requireMember(principal(), sessionId);
@@ -32,7 +34,9 @@ export function registerHandlers(
     // clients deduplicate by seq) rather than falling into a gap.
     await socket.join(sessionRoom(sessionId));
     if (lastSeq === undefined) return { sessionId, headSeq: access.headSeq };
-    const page = await messaging.readMessages(principal(), sessionId, lastSeq, JOIN_CATCH_UP_LIMIT);
+    const page = await reads.run(() =>
+      messaging.readMessages(principal(), sessionId, lastSeq, JOIN_CATCH_UP_LIMIT),
+    );
     return { sessionId, headSeq: page.headSeq, messages: page.messages, hasMore: page.hasMore };
   });
 
@@ -51,7 +55,9 @@ export function registerHandlers(
   });
 
   handle(deps, socket, "sync", SyncPayload, async ({ sessionId, afterSeq, limit }) => {
-    const page = await messaging.readMessages(principal(), sessionId, afterSeq, limit);
+    const page = await reads.run(() =>
+      messaging.readMessages(principal(), sessionId, afterSeq, limit),
+    );
     return { sessionId, ...page };
   });
 

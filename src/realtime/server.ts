@@ -4,6 +4,7 @@
  * connection audit, and a graceful drain.
  */
 import type { Server as HttpServer } from "node:http";
+import type { Socket as EngineSocket } from "engine.io";
 import type pg from "pg";
 import { Server } from "socket.io";
 import type { TokenVerifier } from "../auth/tokens.js";
@@ -14,8 +15,11 @@ import { CLIENT_EVENTS, NAMESPACES, type NamespaceName } from "../protocol/index
 import { InflightTracker, refuse } from "./ack.js";
 import { createAuditWriter } from "./audit.js";
 import { authMiddleware, connectError } from "./auth.js";
+import { limitOutgoing } from "./backpressure.js";
+import { limitPartialBinary } from "./binary-deadline.js";
 import { type Cluster, createCluster } from "./cluster.js";
 import { createFanout } from "./fanout.js";
+import { guardedParser, guardFrames } from "./frame-guard.js";
 import { registerHandlers } from "./handlers.js";
 import { createPositioning } from "./positioning.js";
 import { createSocketPublisher, principalRoom } from "./publisher.js";
@@ -46,6 +50,10 @@ export interface RealtimeDeps {
   pingIntervalMs?: number;
   /** Engine.IO ping timeout in ms. Default 20,000 (Socket.IO's). */
   pingTimeoutMs?: number;
+  /** Bytes one connection may have queued for its client (backpressure.ts). Default 2 MiB. */
+  maxBufferedBytes?: number;
+  /** Milliseconds a binary packet may stay incomplete (binary-deadline.ts). Default 5,000. */
+  binaryTimeoutMs?: number;
 }
 
 export interface RealtimeServer {
@@ -90,6 +98,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     pingInterval: deps.pingIntervalMs ?? 25_000,
     pingTimeout: deps.pingTimeoutMs ?? 20_000,
     serveClient: false,
+    parser: guardedParser,
   });
   const stats = new ConnectionStats(metrics);
   const inflight = new InflightTracker();
@@ -101,6 +110,10 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
   });
   let accepting = true;
 
+  io.engine.on("connection", (conn: EngineSocket) => {
+    limitOutgoing(conn, { maxBytes: deps.maxBufferedBytes ?? 2_097_152, logger: log, metrics });
+    limitPartialBinary(conn, { timeoutMs: deps.binaryTimeoutMs ?? 5_000, logger: log, metrics });
+  });
   io.engine.on("connection_error", (err: { code: number; message: string }) => {
     log.debug({ code: err.code, message: err.message }, "engine connection refused");
   });
@@ -152,6 +165,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     });
     log.debug({ socket: socket.id, namespace, principal: principal.id }, "socket connected");
 
+    guardFrames(socket, { logger: log, metrics });
     const bucket = new TokenBucket(deps.rateLimitPerSecond ?? 200, deps.rateLimitBurst ?? 400);
     socket.use(([event, ...args], next) => {
       if (!KNOWN_EVENTS.has(event)) {
