@@ -38,6 +38,10 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 10_000,
       clusterHeadIntervalMs: 5_000,
       socketRateLimit: 200,
+      production: false,
+      databaseQueryTimeoutMs: 10_000,
+      metricsPort: undefined,
+      auditRetentionDays: 30,
     });
   });
 
@@ -60,6 +64,10 @@ describe("loadConfig", () => {
       SHUTDOWN_TIMEOUT_MS: "2500",
       CLUSTER_HEAD_INTERVAL_MS: "1000",
       SOCKET_RATE_LIMIT: "50",
+      NODE_ENV: "production",
+      DATABASE_QUERY_TIMEOUT_MS: "2500",
+      METRICS_PORT: "9091",
+      AUDIT_RETENTION_DAYS: "7",
     });
     expect(config).toEqual({
       port: 8080,
@@ -80,6 +88,10 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 2500,
       clusterHeadIntervalMs: 1000,
       socketRateLimit: 50,
+      production: true,
+      databaseQueryTimeoutMs: 2500,
+      metricsPort: 9091,
+      auditRetentionDays: 7,
     });
   });
 
@@ -173,7 +185,41 @@ describe("loadConfig", () => {
 
   it("treats a CORS list containing * as any origin", () => {
     expect(loadConfig({ CORS_ORIGINS: "https://a.example,*" }).corsOrigins).toBe("*");
-    expect(loadConfig({ CORS_ORIGINS: " , " }).corsOrigins).toBe("*");
+  });
+
+  it("refuses a CORS list that names no origin", () => {
+    for (const value of [",", " , ", ",,"]) {
+      expect(problemsOf({ CORS_ORIGINS: value })).toEqual([
+        "CORS_ORIGINS: names no origin (use * for any)",
+      ]);
+    }
+  });
+
+  it("never turns dev tokens on with NODE_ENV=production, whatever the database", () => {
+    expect(problemsOf({ NODE_ENV: "production" })).toEqual([
+      "AUTH_JWT_SECRET: required with NODE_ENV=production",
+    ]);
+    const embedded = loadConfig({ NODE_ENV: "production", AUTH_JWT_SECRET: SECRET });
+    expect(embedded.devTokens).toBe(false);
+    expect(embedded.production).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: "production", DATABASE_URL: PG, AUTH_JWT_SECRET: SECRET }).devTokens,
+    ).toBe(false);
+    expect(loadConfig({ NODE_ENV: "development" }).devTokens).toBe(true);
+  });
+
+  it("stops the start when AUTH_DEV_TOKENS=true meets NODE_ENV=production", () => {
+    expect(
+      problemsOf({
+        NODE_ENV: "production",
+        DATABASE_URL: PG,
+        AUTH_JWT_SECRET: SECRET,
+        AUTH_DEV_TOKENS: "true",
+      }),
+    ).toEqual(["AUTH_DEV_TOKENS: dev tokens cannot be on with NODE_ENV=production"]);
+    expect(
+      problemsOf({ NODE_ENV: "production", AUTH_DEV_TOKENS: "yes", AUTH_JWT_SECRET: SECRET }),
+    ).toEqual(["AUTH_DEV_TOKENS: dev tokens cannot be on with NODE_ENV=production"]);
   });
 
   it("accepts the usual spellings of true and false", () => {
