@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { createAdaptorServer } from "@hono/node-server";
 import { createTokenVerifier, type TokenVerifier } from "./auth/tokens.js";
 import type { Config } from "./config.js";
-import { createDatabase, type Database } from "./db/client.js";
+import { createDatabase, type Database, READINESS_PROBE_MS } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { createHttpApp } from "./http/app.js";
 import { serveFolder } from "./http/static.js";
@@ -66,6 +66,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     url: options.databaseUrl,
     max: config.databasePoolMax,
     applicationName: `tkr-gateway:${config.nodeId}`,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
     logger,
   });
   if (options.migrate !== false) await runMigrations(database.pool);
@@ -104,12 +105,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     socketCounters: () => metrics.socket,
     readiness: async () => {
       const checks: Record<string, boolean> = { accepting: !draining };
-      try {
-        await database.pool.query("select 1");
-        checks.database = true;
-      } catch {
-        checks.database = false;
-      }
+      checks.database = await database.probe(READINESS_PROBE_MS);
       checks.cluster = realtime?.clusterReady() ?? false;
       return { ready: Object.values(checks).every(Boolean), checks };
     },

@@ -7,6 +7,8 @@ import type pg from "pg";
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
 const MIGRATION_LOCK = 7_272_747;
+/** Longest a node waits for another node's migration to finish. */
+const MIGRATION_WAIT_MS = 10 * 60_000;
 
 /**
  * Applies every pending migration. Nodes that boot together serialise on a session advisory
@@ -15,11 +17,19 @@ const MIGRATION_LOCK = 7_272_747;
 export async function runMigrations(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
-    await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    // Waiting for another node's migration and building an index may outlast the pool's
+    // statement timeout, which guards the message path, not the boot.
+    await client.query("set statement_timeout = 0");
+    await client.query({
+      text: "select pg_advisory_lock($1)",
+      values: [MIGRATION_LOCK],
+      query_timeout: MIGRATION_WAIT_MS,
+    } as pg.QueryConfig);
     try {
       await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
     } finally {
       await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+      await client.query("reset statement_timeout");
     }
   } finally {
     client.release();
