@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createAdaptorServer } from "@hono/node-server";
+import { createPrincipalRegistry, withPrincipalRegistry } from "./auth/principals.js";
 import { createTokenVerifier, type TokenVerifier } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { createDatabase, type Database, READINESS_PROBE_MS } from "./db/client.js";
@@ -78,7 +79,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger.warn(
       "AUTH_JWT_SECRET is not set: dev tokens are signed with a random per-process secret",
     );
-  const tokens = createTokenVerifier({ secret, allowNoExpiry: config.devTokens });
+  const tokens = withPrincipalRegistry(
+    createTokenVerifier({ secret, allowNoExpiry: config.devTokens }),
+    createPrincipalRegistry({ pool: database.pool }),
+  );
   const messaging = createMessaging({
     db: database.db,
     pool: database.pool,

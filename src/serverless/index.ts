@@ -26,6 +26,7 @@
  * 503 `UNAVAILABLE` and nothing retries in the background.
  */
 import type { Hono } from "hono";
+import { createPrincipalRegistry, withPrincipalRegistry } from "../auth/principals.js";
 import { createTokenVerifier } from "../auth/tokens.js";
 import { ConfigError, type Env, loadConfig } from "../config.js";
 import { createDatabase, type Database, READINESS_PROBE_MS } from "../db/client.js";
@@ -108,7 +109,10 @@ export function createServerlessApp(env: Env, options: ServerlessOptions = {}): 
   });
   const app = createHttpApp({
     messaging,
-    tokens: createTokenVerifier({ secret: config.jwtSecret, allowNoExpiry: config.devTokens }),
+    tokens: withPrincipalRegistry(
+      createTokenVerifier({ secret: config.jwtSecret, allowNoExpiry: config.devTokens }),
+      createPrincipalRegistry({ pool: database.pool }),
+    ),
     logger,
     metrics,
     devTokens: config.devTokens,
