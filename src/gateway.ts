@@ -18,6 +18,7 @@ import { serveFolder } from "./http/static.js";
 import { createMessaging, type Messaging } from "./messaging/index.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { createMetricsServer } from "./observability/metrics-server.js";
 import { enableFlyReplay } from "./realtime/fly-replay.js";
 import { createRealtimeServer, type RealtimeServer } from "./realtime/server.js";
 
@@ -52,6 +53,8 @@ export interface Gateway {
   listen(): Promise<number>;
   /** `http://127.0.0.1:<port>` once listening. */
   readonly url: string;
+  /** The metrics server's `http://127.0.0.1:<port>` once listening, when METRICS_PORT is set. */
+  readonly metricsUrl: string | undefined;
   /**
    * Graceful stop: refuse new connections, let in-flight handlers finish, flush the audit,
    * disconnect sockets (clients reconnect elsewhere), close pools. Bounded by
@@ -106,6 +109,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     devTokens: config.devTokens,
     maxBodyBytes: config.maxContentBytes * 2 + 32_768,
     corsOrigins: config.corsOrigins,
+    serveMetrics: config.metricsPort === undefined && !config.production,
     socketCounters: () => metrics.socket,
     readiness: async () => {
       const checks: Record<string, boolean> = { accepting: !draining };
@@ -141,6 +145,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   messaging.setPublisher(realtime.publisher);
   if (config.flyMachineId) enableFlyReplay(realtime.io, config.flyMachineId);
 
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : createMetricsServer(metrics, () => metrics.socket);
+  let metricsPort: number | undefined;
   let port = 0;
   let closing: Promise<void> | undefined;
   const gateway: Gateway = {
@@ -155,8 +164,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     get url() {
       return `http://127.0.0.1:${port}`;
     },
-    listen: () =>
-      new Promise<number>((resolve, reject) => {
+    get metricsUrl() {
+      return metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}`;
+    },
+    listen: async () => {
+      if (metricsServer && config.metricsPort !== undefined) {
+        metricsPort = await metricsServer.listen(config.metricsPort, config.host);
+        logger.info({ port: metricsPort }, "metrics listening");
+      }
+      return new Promise<number>((resolve, reject) => {
         server.once("error", reject);
         server.listen(config.port, config.host, () => {
           server.off("error", reject);
@@ -164,7 +180,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           logger.info({ port, host: config.host }, "gateway listening");
           resolve(port);
         });
-      }),
+      });
+    },
     close() {
       closing ??= (async () => {
         draining = true;
@@ -178,6 +195,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections();
         await Promise.race([httpClosed, sleep(Math.max(0, deadline - Date.now()))]);
         await database.close().catch(() => {});
+        await metricsServer?.close();
         metrics.stop();
         logger.info("gateway stopped");
       })();

@@ -118,6 +118,7 @@ export function createServerlessApp(env: Env, options: ServerlessOptions = {}): 
     devTokens: config.devTokens,
     maxBodyBytes: config.maxContentBytes * 2 + 32_768,
     corsOrigins: config.corsOrigins,
+    serveMetrics: !config.production,
     readiness: async () => {
       const ok = await database.probe(READINESS_PROBE_MS);
       return { ready: ok, checks: { database: ok } };
