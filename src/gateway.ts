@@ -19,6 +19,7 @@ import { createMessaging, type Messaging } from "./messaging/index.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metrics-server.js";
+import { createAuditPruner } from "./realtime/audit.js";
 import { enableFlyReplay } from "./realtime/fly-replay.js";
 import { createRealtimeServer, type RealtimeServer } from "./realtime/server.js";
 
@@ -143,6 +144,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     rateLimitBurst: config.socketRateLimit * 2,
   });
   messaging.setPublisher(realtime.publisher);
+  const auditPruner = createAuditPruner({
+    pool: database.pool,
+    logger,
+    retentionDays: config.auditRetentionDays,
+  });
   if (config.flyMachineId) enableFlyReplay(realtime.io, config.flyMachineId);
 
   const metricsServer =
@@ -187,6 +193,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         draining = true;
         const deadline = Date.now() + config.shutdownTimeoutMs;
         const rt = realtime as RealtimeServer;
+        auditPruner.stop();
         // Stop taking new HTTP connections and sockets; open ones carry on for now.
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         rt.drain();
