@@ -65,9 +65,8 @@ describe("a silent database path", () => {
   it("answers UNAVAILABLE within the query timeout and /readyz 503 within seconds, then recovers", async () => {
     const { gateway, proxy } = await startBehindProxy();
     const session = await gateway.messaging.createSession(alice, { members: ["bot"] });
-    const agent = await connect(gateway.url, "/agents", {
-      token: await gateway.tokens.sign({ sub: "bot", kind: "agent" }),
-    });
+    const botToken = await gateway.tokens.sign({ sub: "bot", kind: "agent" });
+    const agent = await connect(gateway.url, "/agents", { token: botToken });
     await call(agent, "join_session", { sessionId: session.id });
     await fillPool(gateway);
 
@@ -83,6 +82,16 @@ describe("a silent database path", () => {
     );
     expect(ack).toMatchObject({ status: "error", code: "UNAVAILABLE", retryable: true });
     expect(Date.now() - sent).toBeLessThan(5_000);
+
+    const posted = Date.now();
+    const http = await fetch(`${gateway.url}/v1/sessions/${session.id}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${botToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ id: "muted-http", content: "x", type: "text" }),
+    });
+    expect(http.status).toBe(503);
+    expect(await http.json()).toMatchObject({ error: { code: "UNAVAILABLE" } });
+    expect(Date.now() - posted).toBeLessThan(5_000);
 
     const asked = Date.now();
     const ready = await fetch(`${gateway.url}/readyz`);

@@ -7,7 +7,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import type { TokenVerifier } from "../auth/tokens.js";
-import type { Messaging } from "../messaging/index.js";
+import { isUnavailable, type Messaging } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics, SocketCounters } from "../observability/metrics.js";
 import { GatewayError } from "../protocol/index.js";
@@ -93,6 +93,10 @@ export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
     if (err instanceof GatewayError) {
       deps.metrics?.errors.inc({ code: err.code, surface: "http" });
       return errorResponse(c, err.code, err.message);
+    }
+    if (isUnavailable(err)) {
+      deps.metrics?.errors.inc({ code: "UNAVAILABLE", surface: "http" });
+      return errorResponse(c, "UNAVAILABLE", "The database cannot be reached; nothing was stored");
     }
     deps.metrics?.errors.inc({ code: "INTERNAL", surface: "http" });
     log.error({ err, requestId: c.get("requestId") }, "unhandled error");
