@@ -201,4 +201,36 @@ describe("migrations", () => {
     expect(await appliedMigrations(first.pool)).toHaveLength(journal.entries.length);
     expect((await relations(first.pool)).length).toBeGreaterThan(tables.length);
   });
+
+  it("wait for another node's migration longer than the pool's query timeout", async () => {
+    const target = await emptyDatabase();
+    const holder = new pg.Client({ connectionString: target.url });
+    await holder.connect();
+    cleanups.push(() => holder.end());
+    await holder.query("select pg_advisory_lock(7272747)");
+    const pool = new pg.Pool({ connectionString: target.url, max: 2 });
+    cleanups.push(() => pool.end());
+    const { pool: timed } = createDatabase({ url: target.url, max: 2, queryTimeoutMs: 200 });
+    cleanups.push(() => timed.end());
+    const migrating = runMigrations(timed);
+    // Held past both timeouts (200 ms server side, 1.2 s client side) before it is let go.
+    await waitForRow(
+      pool,
+      "select 1 from pg_stat_activity where wait_event_type = 'Lock' and now() - query_start > interval '1500 ms'",
+    );
+    await holder.query("select pg_advisory_unlock(7272747)");
+    await migrating;
+    expect(await appliedMigrations(timed)).toHaveLength(journal.entries.length);
+    // The client goes back to the pool with its timeouts.
+    const after = await timed.query("show statement_timeout");
+    expect(after.rows[0]).toEqual({ statement_timeout: "200ms" });
+  });
 });
+
+async function waitForRow(pool: pg.Pool, query: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await pool.query(query)).rowCount === 0) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${query}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

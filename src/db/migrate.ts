@@ -7,7 +7,7 @@ import type pg from "pg";
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
 const MIGRATION_LOCK = 7_272_747;
-/** Longest a node waits for another node's migration to finish. */
+/** Longest one migration statement (or the wait for another node's migration) may take. */
 const MIGRATION_WAIT_MS = 10 * 60_000;
 
 /**
@@ -16,15 +16,16 @@ const MIGRATION_WAIT_MS = 10 * 60_000;
  */
 export async function runMigrations(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
+  // Waiting for another node's migration and building an index may outlast the pool's statement
+  // and query timeouts, which guard the message path, not the boot: both are lifted on this
+  // client for the run (pg reads `query_timeout` from its parameters at each query).
+  const parameters = (client as unknown as { connectionParameters: { query_timeout?: number } })
+    .connectionParameters;
+  const queryTimeout = parameters.query_timeout;
+  parameters.query_timeout = MIGRATION_WAIT_MS;
   try {
-    // Waiting for another node's migration and building an index may outlast the pool's
-    // statement timeout, which guards the message path, not the boot.
     await client.query("set statement_timeout = 0");
-    await client.query({
-      text: "select pg_advisory_lock($1)",
-      values: [MIGRATION_LOCK],
-      query_timeout: MIGRATION_WAIT_MS,
-    } as pg.QueryConfig);
+    await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
     try {
       await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
     } finally {
@@ -32,6 +33,7 @@ export async function runMigrations(pool: pg.Pool): Promise<void> {
       await client.query("reset statement_timeout");
     }
   } finally {
+    parameters.query_timeout = queryTimeout;
     client.release();
   }
 }
