@@ -42,6 +42,10 @@ describe("loadConfig", () => {
       socketBinaryTimeoutMs: 5_000,
       historyPageMaxBytes: 1_048_576,
       httpHistoryConcurrency: 8,
+      production: false,
+      databaseQueryTimeoutMs: 10_000,
+      metricsPort: undefined,
+      auditRetentionDays: 30,
     });
   });
 
@@ -68,6 +72,10 @@ describe("loadConfig", () => {
       SOCKET_BINARY_TIMEOUT_MS: "200",
       HISTORY_PAGE_MAX_BYTES: "65536",
       HTTP_HISTORY_CONCURRENCY: "2",
+      NODE_ENV: "production",
+      DATABASE_QUERY_TIMEOUT_MS: "2500",
+      METRICS_PORT: "9091",
+      AUDIT_RETENTION_DAYS: "7",
     });
     expect(config).toEqual({
       port: 8080,
@@ -92,6 +100,10 @@ describe("loadConfig", () => {
       socketBinaryTimeoutMs: 200,
       historyPageMaxBytes: 65_536,
       httpHistoryConcurrency: 2,
+      production: true,
+      databaseQueryTimeoutMs: 2500,
+      metricsPort: 9091,
+      auditRetentionDays: 7,
     });
   });
 
@@ -185,7 +197,41 @@ describe("loadConfig", () => {
 
   it("treats a CORS list containing * as any origin", () => {
     expect(loadConfig({ CORS_ORIGINS: "https://a.example,*" }).corsOrigins).toBe("*");
-    expect(loadConfig({ CORS_ORIGINS: " , " }).corsOrigins).toBe("*");
+  });
+
+  it("refuses a CORS list that names no origin", () => {
+    for (const value of [",", " , ", ",,"]) {
+      expect(problemsOf({ CORS_ORIGINS: value })).toEqual([
+        "CORS_ORIGINS: names no origin (use * for any)",
+      ]);
+    }
+  });
+
+  it("never turns dev tokens on with NODE_ENV=production, whatever the database", () => {
+    expect(problemsOf({ NODE_ENV: "production" })).toEqual([
+      "AUTH_JWT_SECRET: required with NODE_ENV=production",
+    ]);
+    const embedded = loadConfig({ NODE_ENV: "production", AUTH_JWT_SECRET: SECRET });
+    expect(embedded.devTokens).toBe(false);
+    expect(embedded.production).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: "production", DATABASE_URL: PG, AUTH_JWT_SECRET: SECRET }).devTokens,
+    ).toBe(false);
+    expect(loadConfig({ NODE_ENV: "development" }).devTokens).toBe(true);
+  });
+
+  it("stops the start when AUTH_DEV_TOKENS=true meets NODE_ENV=production", () => {
+    expect(
+      problemsOf({
+        NODE_ENV: "production",
+        DATABASE_URL: PG,
+        AUTH_JWT_SECRET: SECRET,
+        AUTH_DEV_TOKENS: "true",
+      }),
+    ).toEqual(["AUTH_DEV_TOKENS: dev tokens cannot be on with NODE_ENV=production"]);
+    expect(
+      problemsOf({ NODE_ENV: "production", AUTH_DEV_TOKENS: "yes", AUTH_JWT_SECRET: SECRET }),
+    ).toEqual(["AUTH_DEV_TOKENS: dev tokens cannot be on with NODE_ENV=production"]);
   });
 
   it("accepts the usual spellings of true and false", () => {

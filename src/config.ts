@@ -69,6 +69,14 @@ export const EnvSchema = z.object({
   HTTP_HISTORY_CONCURRENCY: int(1, 1_000).default(8),
   /** Milliseconds the shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  /** `production`: dev tokens are off and refused, metrics stay off the public port. */
+  NODE_ENV: z.string().optional(),
+  /** Longest a database statement may run (server and client side), in milliseconds. */
+  DATABASE_QUERY_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** Port of the metrics server (/metrics, /metrics/socket). Unset: on PORT, except in production. */
+  METRICS_PORT: int(0, 65_535).optional(),
+  /** Days the connection audit keeps a row (0: forever). */
+  AUDIT_RETENTION_DAYS: int(0, 36_500).default(30),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -99,6 +107,13 @@ export interface Config {
   socketBinaryTimeoutMs: number;
   historyPageMaxBytes: number;
   httpHistoryConcurrency: number;
+  /** NODE_ENV=production. */
+  production: boolean;
+  databaseQueryTimeoutMs: number;
+  /** Undefined: metrics on the public port (never in production). 0: any free port. */
+  metricsPort: number | undefined;
+  /** 0: the connection audit is never pruned. */
+  auditRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -120,19 +135,31 @@ export function loadConfig(env: Env): Readonly<Config> {
     : parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   // Judged on the raw values, so a missing secret is named beside any other bad variable rather
   // than only on the next start. Skipped when AUTH_DEV_TOKENS itself is unreadable.
+  const production = cleaned.NODE_ENV === "production";
   const devTokensSetting = bool.optional().safeParse(cleaned.AUTH_DEV_TOKENS);
   if (devTokensSetting.success) {
-    const devTokens = devTokensSetting.data ?? cleaned.DATABASE_URL === undefined;
+    // Dev tokens sign for anyone with the real secret: production never serves them.
+    if (production && devTokensSetting.data === true) {
+      problems.push("AUTH_DEV_TOKENS: dev tokens cannot be on with NODE_ENV=production");
+    }
+    const devTokens = !production && (devTokensSetting.data ?? cleaned.DATABASE_URL === undefined);
     if (!devTokens && cleaned.AUTH_JWT_SECRET === undefined) {
-      problems.push("AUTH_JWT_SECRET: required unless AUTH_DEV_TOKENS=true");
+      problems.push(
+        production
+          ? "AUTH_JWT_SECRET: required with NODE_ENV=production"
+          : "AUTH_JWT_SECRET: required unless AUTH_DEV_TOKENS=true",
+      );
     }
   }
-  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  const e = parsed.data;
-  const devTokens = e.AUTH_DEV_TOKENS ?? e.DATABASE_URL === undefined;
-  const origins = e.CORS_ORIGINS.split(",")
+  // A list that names nothing (",", " , ") is a typo, not a wish for any origin.
+  const origins = (cleaned.CORS_ORIGINS ?? "*")
+    .split(",")
     .map((o) => o.trim())
     .filter(Boolean);
+  if (origins.length === 0) problems.push("CORS_ORIGINS: names no origin (use * for any)");
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const e = parsed.data;
+  const devTokens = !production && (e.AUTH_DEV_TOKENS ?? e.DATABASE_URL === undefined);
 
   return Object.freeze({
     port: e.PORT,
@@ -149,7 +176,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     region: e.FLY_REGION,
     flyMachineId: e.FLY_MACHINE_ID,
     maxContentBytes: e.MAX_CONTENT_BYTES,
-    corsOrigins: origins.includes("*") || origins.length === 0 ? "*" : origins,
+    corsOrigins: origins.includes("*") ? "*" : origins,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     clusterHeadIntervalMs: e.CLUSTER_HEAD_INTERVAL_MS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
@@ -157,5 +184,9 @@ export function loadConfig(env: Env): Readonly<Config> {
     socketBinaryTimeoutMs: e.SOCKET_BINARY_TIMEOUT_MS,
     historyPageMaxBytes: e.HISTORY_PAGE_MAX_BYTES,
     httpHistoryConcurrency: e.HTTP_HISTORY_CONCURRENCY,
+    production,
+    databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+    metricsPort: e.METRICS_PORT,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
   });
 }

@@ -8,15 +8,18 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createAdaptorServer } from "@hono/node-server";
+import { createPrincipalRegistry, withPrincipalRegistry } from "./auth/principals.js";
 import { createTokenVerifier, type TokenVerifier } from "./auth/tokens.js";
 import type { Config } from "./config.js";
-import { createDatabase, type Database } from "./db/client.js";
+import { createDatabase, type Database, READINESS_PROBE_MS } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { createHttpApp } from "./http/app.js";
 import { serveFolder } from "./http/static.js";
 import { createMessaging, type Messaging } from "./messaging/index.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { createMetricsServer } from "./observability/metrics-server.js";
+import { createAuditPruner } from "./realtime/audit.js";
 import { enableFlyReplay } from "./realtime/fly-replay.js";
 import { createRealtimeServer, type RealtimeServer } from "./realtime/server.js";
 
@@ -51,6 +54,8 @@ export interface Gateway {
   listen(): Promise<number>;
   /** `http://127.0.0.1:<port>` once listening. */
   readonly url: string;
+  /** The metrics server's `http://127.0.0.1:<port>` once listening, when METRICS_PORT is set. */
+  readonly metricsUrl: string | undefined;
   /**
    * Graceful stop: refuse new connections, let in-flight handlers finish, flush the audit,
    * disconnect sockets (clients reconnect elsewhere), close pools. Bounded by
@@ -66,6 +71,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     url: options.databaseUrl,
     max: config.databasePoolMax,
     applicationName: `tkr-gateway:${config.nodeId}`,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
     logger,
   });
   if (options.migrate !== false) await runMigrations(database.pool);
@@ -77,7 +83,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger.warn(
       "AUTH_JWT_SECRET is not set: dev tokens are signed with a random per-process secret",
     );
-  const tokens = createTokenVerifier({ secret, allowNoExpiry: config.devTokens });
+  const tokens = withPrincipalRegistry(
+    createTokenVerifier({ secret, allowNoExpiry: config.devTokens }),
+    createPrincipalRegistry({ pool: database.pool }),
+  );
   const messaging = createMessaging({
     db: database.db,
     pool: database.pool,
@@ -103,15 +112,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     maxBodyBytes: config.maxContentBytes * 2 + 32_768,
     historyConcurrency: config.httpHistoryConcurrency,
     corsOrigins: config.corsOrigins,
+    serveMetrics: config.metricsPort === undefined && !config.production,
     socketCounters: () => metrics.socket,
     readiness: async () => {
       const checks: Record<string, boolean> = { accepting: !draining };
-      try {
-        await database.pool.query("select 1");
-        checks.database = true;
-      } catch {
-        checks.database = false;
-      }
+      checks.database = await database.probe(READINESS_PROBE_MS);
       checks.cluster = realtime?.clusterReady() ?? false;
       return { ready: Object.values(checks).every(Boolean), checks };
     },
@@ -143,8 +148,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     binaryTimeoutMs: config.socketBinaryTimeoutMs,
   });
   messaging.setPublisher(realtime.publisher);
+  const auditPruner = createAuditPruner({
+    pool: database.pool,
+    logger,
+    retentionDays: config.auditRetentionDays,
+  });
   if (config.flyMachineId) enableFlyReplay(realtime.io, config.flyMachineId);
 
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : createMetricsServer(metrics, () => metrics.socket);
+  let metricsPort: number | undefined;
   let port = 0;
   let closing: Promise<void> | undefined;
   const gateway: Gateway = {
@@ -159,8 +174,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     get url() {
       return `http://127.0.0.1:${port}`;
     },
-    listen: () =>
-      new Promise<number>((resolve, reject) => {
+    get metricsUrl() {
+      return metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}`;
+    },
+    listen: async () => {
+      if (metricsServer && config.metricsPort !== undefined) {
+        metricsPort = await metricsServer.listen(config.metricsPort, config.host);
+        logger.info({ port: metricsPort }, "metrics listening");
+      }
+      return new Promise<number>((resolve, reject) => {
         server.once("error", reject);
         server.listen(config.port, config.host, () => {
           server.off("error", reject);
@@ -168,12 +190,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           logger.info({ port, host: config.host }, "gateway listening");
           resolve(port);
         });
-      }),
+      });
+    },
     close() {
       closing ??= (async () => {
         draining = true;
         const deadline = Date.now() + config.shutdownTimeoutMs;
         const rt = realtime as RealtimeServer;
+        auditPruner.stop();
         // Stop taking new HTTP connections and sockets; open ones carry on for now.
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         rt.drain();
@@ -182,6 +206,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections();
         await Promise.race([httpClosed, sleep(Math.max(0, deadline - Date.now()))]);
         await database.close().catch(() => {});
+        await metricsServer?.close();
         metrics.stop();
         logger.info("gateway stopped");
       })();

@@ -122,6 +122,7 @@ describe("migrations", () => {
       "context_versions",
       "contexts",
       "messages",
+      "principals",
       "session_members",
       "sessions",
       "socket_io_attachments",
@@ -138,6 +139,39 @@ describe("migrations", () => {
       }
     }
     expect(await appliedMigrations(pool)).toHaveLength(journal.entries.length);
+  });
+
+  it("record the senders of messages stored before principals existed, earliest kind first", async () => {
+    const empty = await emptyDatabase();
+    const { pool } = empty.open();
+    const first = (journal.entries as Array<{ tag: string }>)[0]?.tag;
+    await pool.query(readFileSync(path.join(MIGRATIONS_FOLDER, `${first}.sql`), "utf8"));
+    await pool.query(`
+      insert into sessions (id, created_by) values ('s1', 'alice');
+      insert into messages (session_id, seq, id, sender_id, sender_kind, type, content, created_at)
+      values ('s1', 1, 'm1', 'alice', 'user', 'text', 'a', now() - interval '2 minutes'),
+             ('s1', 2, 'm2', 'alice', 'agent', 'text', 'b', now() - interval '1 minute'),
+             ('s1', 3, 'm3', 'bot', 'agent', 'text', 'c', now());`);
+    // Mark 0000 applied the way drizzle's migrator does, so only the later ones run.
+    const hash = (await import("node:crypto"))
+      .createHash("sha256")
+      .update(readFileSync(path.join(MIGRATIONS_FOLDER, `${first}.sql`), "utf8"))
+      .digest("hex");
+    const when = (journal.entries as Array<{ when: number }>)[0]?.when;
+    await pool.query(`
+      create schema if not exists drizzle;
+      create table if not exists drizzle.__drizzle_migrations (
+        id serial primary key, hash text not null, created_at bigint);`);
+    await pool.query(
+      "insert into drizzle.__drizzle_migrations (hash, created_at) values ($1, $2)",
+      [hash, when],
+    );
+    await runMigrations(pool);
+    const rows = await pool.query("select id, kind, name from principals order by id");
+    expect(rows.rows).toEqual([
+      { id: "alice", kind: "user", name: "alice" },
+      { id: "bot", kind: "agent", name: "bot" },
+    ]);
   });
 
   it("change nothing when run a second time", async () => {
@@ -167,4 +201,36 @@ describe("migrations", () => {
     expect(await appliedMigrations(first.pool)).toHaveLength(journal.entries.length);
     expect((await relations(first.pool)).length).toBeGreaterThan(tables.length);
   });
+
+  it("wait for another node's migration longer than the pool's query timeout", async () => {
+    const target = await emptyDatabase();
+    const holder = new pg.Client({ connectionString: target.url });
+    await holder.connect();
+    cleanups.push(() => holder.end());
+    await holder.query("select pg_advisory_lock(7272747)");
+    const pool = new pg.Pool({ connectionString: target.url, max: 2 });
+    cleanups.push(() => pool.end());
+    const { pool: timed } = createDatabase({ url: target.url, max: 2, queryTimeoutMs: 200 });
+    cleanups.push(() => timed.end());
+    const migrating = runMigrations(timed);
+    // Held past both timeouts (200 ms server side, 1.2 s client side) before it is let go.
+    await waitForRow(
+      pool,
+      "select 1 from pg_stat_activity where wait_event_type = 'Lock' and now() - query_start > interval '1500 ms'",
+    );
+    await holder.query("select pg_advisory_unlock(7272747)");
+    await migrating;
+    expect(await appliedMigrations(timed)).toHaveLength(journal.entries.length);
+    // The client goes back to the pool with its timeouts.
+    const after = await timed.query("show statement_timeout");
+    expect(after.rows[0]).toEqual({ statement_timeout: "200ms" });
+  });
 });
+
+async function waitForRow(pool: pg.Pool, query: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await pool.query(query)).rowCount === 0) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${query}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

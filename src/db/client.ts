@@ -12,12 +12,29 @@ export interface DatabaseOptions {
   max?: number;
   /** Name shown in `pg_stat_activity.application_name`. Default `tkr-gateway`. */
   applicationName?: string;
+  /**
+   * Longest one statement may run, in ms: Postgres cancels it (`statement_timeout`), and the
+   * client gives up a little later on its own (`query_timeout`) when no answer comes at all, as on
+   * a TCP path that stays up but passes nothing. Default 10,000; 0: no limit.
+   */
+  queryTimeoutMs?: number;
   logger?: Logger;
 }
+
+/** Longest a readiness probe waits for `select 1`: inside Fly's 3 s check timeout. */
+export const READINESS_PROBE_MS = 2_000;
+
+/** How much longer the client waits than the server, so a live server reports its own cancel. */
+const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 
 export interface Database {
   pool: pg.Pool;
   db: Db;
+  /**
+   * True when the database answers `select 1` within `timeoutMs`; for readiness checks, which must
+   * say "not ready" quickly when the database is silent rather than wait for the query timeout.
+   */
+  probe(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -27,6 +44,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value,
 
 /** Opens a pool and wraps it in drizzle. The pool never throws from an idle client's error. */
 export function createDatabase(options: DatabaseOptions): Database {
+  const timeoutMs = options.queryTimeoutMs ?? 10_000;
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
@@ -34,6 +52,16 @@ export function createDatabase(options: DatabaseOptions): Database {
     keepAlive: true,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
+    ...(timeoutMs > 0
+      ? { statement_timeout: timeoutMs, query_timeout: timeoutMs + CLIENT_TIMEOUT_MARGIN_MS }
+      : {}),
+  });
+  // A client whose query timed out on the client side still waits for that query's answer, and
+  // every later query on it queues behind and times out too. pool.query drops such a client, but a
+  // checked-out client (transactions) is released without an error: drop it here instead.
+  pool.on("release", (err, client) => {
+    if (err || !hasQueryInFlight(client)) return;
+    void client.end().catch(() => {});
   });
   // An idle client whose connection drops emits 'error' on the pool; unhandled, it would kill
   // the process. The next query gets a fresh client.
@@ -45,10 +73,34 @@ export function createDatabase(options: DatabaseOptions): Database {
   return {
     pool,
     db,
+    async probe(probeTimeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), probeTimeoutMs);
+      });
+      // The probe's own query_timeout drops a silent client from the pool with it.
+      const answered = pool
+        .query({ text: "select 1", query_timeout: probeTimeoutMs } as pg.QueryConfig)
+        .then(
+          () => true,
+          () => false,
+        );
+      try {
+        return await Promise.race([answered, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async close() {
       if (closed) return;
       closed = true;
       await pool.end();
     },
   };
+}
+
+/** pg keeps the query it waits on in a private field; a healthy released client has none. */
+function hasQueryInFlight(client: pg.PoolClient): boolean {
+  const internals = client as unknown as { _activeQuery?: unknown; _queryQueue?: unknown[] };
+  return Boolean(internals._activeQuery) || (internals._queryQueue?.length ?? 0) > 0;
 }

@@ -7,6 +7,8 @@ import type pg from "pg";
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
 const MIGRATION_LOCK = 7_272_747;
+/** Longest one migration statement (or the wait for another node's migration) may take. */
+const MIGRATION_WAIT_MS = 10 * 60_000;
 
 /**
  * Applies every pending migration. Nodes that boot together serialise on a session advisory
@@ -14,14 +16,24 @@ const MIGRATION_LOCK = 7_272_747;
  */
 export async function runMigrations(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
+  // Waiting for another node's migration and building an index may outlast the pool's statement
+  // and query timeouts, which guard the message path, not the boot: both are lifted on this
+  // client for the run (pg reads `query_timeout` from its parameters at each query).
+  const parameters = (client as unknown as { connectionParameters: { query_timeout?: number } })
+    .connectionParameters;
+  const queryTimeout = parameters.query_timeout;
+  parameters.query_timeout = MIGRATION_WAIT_MS;
   try {
+    await client.query("set statement_timeout = 0");
     await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
     try {
       await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
     } finally {
       await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+      await client.query("reset statement_timeout");
     }
   } finally {
+    parameters.query_timeout = queryTimeout;
     client.release();
   }
 }

@@ -45,6 +45,18 @@ export const sessionMembers = pgTable(
   ],
 );
 
+/**
+ * Who has been seen, by token `sub`: one id is one principal of one kind (the first token seen
+ * decides), and the display name follows the newest token that carries a `name` claim.
+ */
+export const principals = pgTable("principals", {
+  id: text("id").primaryKey(),
+  kind: text("kind", { enum: ["agent", "user"] }).notNull(),
+  name: text("name").notNull(),
+  firstSeenAt: timestamp("first_seen_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
 export const messages = pgTable(
   "messages",
   {
@@ -130,6 +142,8 @@ export const connectionAudit = pgTable(
     uniqueIndex("connection_audit_socket_idx").on(t.nodeId, t.socketId),
     index("connection_audit_principal_idx").on(t.principalId, t.connectedAt),
     index("connection_audit_open_idx").on(t.nodeId).where(sql`${t.disconnectedAt} is null`),
+    // The retention delete finds old rows by this.
+    index("connection_audit_connected_idx").on(t.connectedAt),
   ],
 );
 

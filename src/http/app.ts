@@ -7,13 +7,14 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import type { TokenVerifier } from "../auth/tokens.js";
-import type { Messaging } from "../messaging/index.js";
+import { isUnavailable, type Messaging } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics, SocketCounters } from "../observability/metrics.js";
 import { GatewayError } from "../protocol/index.js";
 import { errorResponse, noRoute } from "./errors.js";
 import { buildOpenApiDocument, docsPage } from "./openapi.js";
 import { type AppEnv, createV1Routes } from "./routes.js";
+import { contentSecurityPolicy, inlineScriptHashes, securityHeaders } from "./security-headers.js";
 
 export interface ReadinessReport {
   ready: boolean;
@@ -33,6 +34,11 @@ export interface HttpAppDeps {
   /** `"*"` or a list of allowed origins. Default `"*"`. */
   corsOrigins?: string[] | "*";
   metrics?: Metrics;
+  /**
+   * Serve `/metrics` and `/metrics/socket` on this app. Default true; false where they have a
+   * port of their own (METRICS_PORT) or must stay private (production).
+   */
+  serveMetrics?: boolean;
   /** Answers `/readyz`. Default: always ready. */
   readiness?: () => Promise<ReadinessReport>;
   /** This node's socket counters for `/metrics/socket`; absent where no Socket.IO server runs. */
@@ -48,8 +54,10 @@ export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const log = deps.logger.child({ module: "http" });
   const openapi = buildOpenApiDocument();
+  const docs = docsPage("/docs/assets");
 
   app.use("*", requestId());
+  app.use("*", securityHeaders(contentSecurityPolicy(inlineScriptHashes(docs))));
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
@@ -88,6 +96,10 @@ export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
       deps.metrics?.errors.inc({ code: err.code, surface: "http" });
       return errorResponse(c, err.code, err.message);
     }
+    if (isUnavailable(err)) {
+      deps.metrics?.errors.inc({ code: "UNAVAILABLE", surface: "http" });
+      return errorResponse(c, "UNAVAILABLE", "The database cannot be reached; nothing was stored");
+    }
     deps.metrics?.errors.inc({ code: "INTERNAL", surface: "http" });
     log.error({ err, requestId: c.get("requestId") }, "unhandled error");
     return errorResponse(c, "INTERNAL", "Internal error");
@@ -102,17 +114,24 @@ export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
       report.ready ? 200 : 503,
     );
   });
-  app.get("/metrics", async (c) => {
-    if (!deps.metrics) return errorResponse(c, "NOT_FOUND", "Metrics are off");
-    const body = await deps.metrics.registry.metrics();
-    return c.body(body, 200, { "content-type": deps.metrics.registry.contentType });
-  });
-  app.get("/metrics/socket", (c) => {
-    if (!deps.socketCounters) return errorResponse(c, "NOT_FOUND", "No Socket.IO server runs here");
-    return c.json(deps.socketCounters());
-  });
+  if (deps.serveMetrics !== false) {
+    app.get("/metrics", async (c) => {
+      if (!deps.metrics) return errorResponse(c, "NOT_FOUND", "Metrics are off");
+      const body = await deps.metrics.registry.metrics();
+      return c.body(body, 200, { "content-type": deps.metrics.registry.contentType });
+    });
+    app.get("/metrics/socket", (c) => {
+      if (!deps.socketCounters)
+        return errorResponse(c, "NOT_FOUND", "No Socket.IO server runs here");
+      return c.json(deps.socketCounters());
+    });
+  } else {
+    // Answered here rather than by the web UI's fallback, which would serve index.html.
+    app.get("/metrics/*", (c) => errorResponse(c, "NOT_FOUND", "No metrics on this port"));
+    app.get("/metrics", (c) => errorResponse(c, "NOT_FOUND", "No metrics on this port"));
+  }
   app.get("/openapi.json", (c) => c.json(openapi));
-  app.get("/docs", (c) => c.html(docsPage("/docs/assets")));
+  app.get("/docs", (c) => c.html(docs));
 
   app.route("/v1", createV1Routes(deps));
   deps.mount?.(app);

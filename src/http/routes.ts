@@ -42,7 +42,10 @@ export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
   if (deps.devTokens) {
     v1.post("/dev/token", async (c) => {
       const body = parseOrThrow(DevTokenRequest, await jsonBody(c));
-      return c.json({ token: await tokens.sign(body) });
+      const token = await tokens.sign(body);
+      // Verified like any other token, so a kind that disagrees with the recorded one is refused.
+      await tokens.verify(token);
+      return c.json({ token });
     });
   } else {
     // Answered before the auth middleware below, which would otherwise make it 401: with dev

@@ -1,7 +1,10 @@
 import { GatewayError } from "../protocol/index.js";
 
-/** SQLSTATE classes and Node socket errors that mean "the database is not there right now". */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4])/;
+/**
+ * SQLSTATE classes and Node socket errors that mean "the database is not there right now".
+ * 57014 (query_canceled) is what `statement_timeout` raises: the database is too slow to answer.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4]|57014)/;
 const UNAVAILABLE_NODE_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -12,7 +15,7 @@ const UNAVAILABLE_NODE_CODES = new Set([
   "EHOSTUNREACH",
 ]);
 const UNAVAILABLE_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|connection is closed/i;
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|connection is closed|Query read timeout/i;
 
 export function isUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

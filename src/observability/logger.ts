@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { serializeError } from "./safe-error.js";
 
 export type { Logger };
 
@@ -18,6 +19,8 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: { node: options.nodeId },
+      // Errors lose the values their queries ran with (see safe-error.ts).
+      serializers: { err: serializeError },
       redact: {
         paths: [
           "token",
@@ -32,6 +35,10 @@ export function createLogger(options: LoggerOptions): Logger {
           "*.contextData",
           "password",
           "*.password",
+          "params",
+          "*.params",
+          "parameters",
+          "*.parameters",
         ],
         censor: "[redacted]",
       },

@@ -55,6 +55,29 @@ on conflict (node_id, socket_id) do update set
   disconnected_at = coalesce(excluded.disconnected_at, connection_audit.disconnected_at),
   reason = coalesce(excluded.reason, connection_audit.reason)`;
 
+/**
+ * Longest stored text per field: these come from the client (a user agent may be kilobytes) and
+ * the audit is kept for weeks, so a row stays small whatever a client sends.
+ */
+export const AUDIT_FIELD_LIMITS = {
+  socketId: 64,
+  namespace: 64,
+  principalId: 64,
+  principalKind: 16,
+  remoteAddress: 64,
+  userAgent: 256,
+  transport: 32,
+  reason: 128,
+} as const;
+
+function bound(row: Row): void {
+  for (const [field, max] of Object.entries(AUDIT_FIELD_LIMITS)) {
+    const key = field as keyof typeof AUDIT_FIELD_LIMITS;
+    const value = row[key];
+    if (typeof value === "string" && value.length > max) row[key] = value.slice(0, max);
+  }
+}
+
 export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
   const log = options.logger.child({ module: "audit" });
   const maxBatch = options.maxBatch ?? 500;
@@ -68,6 +91,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
   timer.unref();
 
   function put(row: Row) {
+    bound(row);
     const existing = buffer.get(row.socketId);
     buffer.set(row.socketId, existing ? { ...existing, ...row } : row);
     if (buffer.size >= maxBatch) void flush();
@@ -143,4 +167,52 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
       closed = true;
     },
   };
+}
+
+export interface AuditPrunerOptions {
+  pool: pg.Pool;
+  logger: Logger;
+  /** Rows whose connect is older than this many days are deleted; 0: never. */
+  retentionDays: number;
+  /** Milliseconds between passes. Default one hour. */
+  intervalMs?: number;
+  /** Most rows one pass deletes, so a pass is one short statement. Default 10,000. */
+  maxRows?: number;
+}
+
+export interface AuditPruner {
+  /** One pass now; resolves to the number of rows deleted. */
+  prune(): Promise<number>;
+  stop(): void;
+}
+
+const PRUNE = `
+delete from connection_audit where id in (
+  select id from connection_audit
+  where connected_at < now() - make_interval(days => $1)
+  limit $2)`;
+
+/** Applies AUDIT_RETENTION_DAYS: a bounded delete every hour, off the event loop's keep-alive. */
+export function createAuditPruner(options: AuditPrunerOptions): AuditPruner {
+  const log = options.logger.child({ module: "audit" });
+  const maxRows = options.maxRows ?? 10_000;
+  const prune = async () => {
+    if (options.retentionDays <= 0) return 0;
+    const result = await options.pool.query(PRUNE, [options.retentionDays, maxRows]);
+    return result.rowCount ?? 0;
+  };
+  const timer =
+    options.retentionDays > 0
+      ? setInterval(() => {
+          prune().then(
+            (deleted) => {
+              if (deleted > 0) log.info({ deleted }, "pruned the connection audit");
+            },
+            (err: unknown) =>
+              log.warn({ err: { message: (err as Error).message } }, "audit prune failed"),
+          );
+        }, options.intervalMs ?? 3_600_000)
+      : undefined;
+  timer?.unref();
+  return { prune, stop: () => clearInterval(timer) };
 }

@@ -26,9 +26,10 @@
  * 503 `UNAVAILABLE` and nothing retries in the background.
  */
 import type { Hono } from "hono";
+import { createPrincipalRegistry, withPrincipalRegistry } from "../auth/principals.js";
 import { createTokenVerifier } from "../auth/tokens.js";
 import { ConfigError, type Env, loadConfig } from "../config.js";
-import { createDatabase, type Database } from "../db/client.js";
+import { createDatabase, type Database, READINESS_PROBE_MS } from "../db/client.js";
 import { createHttpApp } from "../http/app.js";
 import type { AppEnv } from "../http/routes.js";
 import { createMessaging } from "../messaging/index.js";
@@ -86,6 +87,7 @@ export function createServerlessApp(env: Env, options: ServerlessOptions = {}): 
     url: config.databaseUrl,
     max: env.DATABASE_POOL_MAX ? config.databasePoolMax : SERVERLESS_POOL_MAX,
     applicationName: `tkr-serverless:${config.nodeId}`,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
     logger,
   });
   const metrics = createMetrics({ nodeId: config.nodeId });
@@ -107,19 +109,19 @@ export function createServerlessApp(env: Env, options: ServerlessOptions = {}): 
   });
   const app = createHttpApp({
     messaging,
-    tokens: createTokenVerifier({ secret: config.jwtSecret, allowNoExpiry: config.devTokens }),
+    tokens: withPrincipalRegistry(
+      createTokenVerifier({ secret: config.jwtSecret, allowNoExpiry: config.devTokens }),
+      createPrincipalRegistry({ pool: database.pool }),
+    ),
     logger,
     metrics,
     devTokens: config.devTokens,
     maxBodyBytes: config.maxContentBytes * 2 + 32_768,
     corsOrigins: config.corsOrigins,
+    serveMetrics: !config.production,
     readiness: async () => {
-      try {
-        await database.pool.query("select 1");
-        return { ready: true, checks: { database: true } };
-      } catch {
-        return { ready: false, checks: { database: false } };
-      }
+      const ok = await database.probe(READINESS_PROBE_MS);
+      return { ready: ok, checks: { database: ok } };
     },
   });
 
