@@ -38,6 +38,14 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 10_000,
       clusterHeadIntervalMs: 5_000,
       socketRateLimit: 200,
+      principalRateLimit: 1_000,
+      principalMsgRateLimit: 300,
+      principalSocketLimit: 50,
+      httpRateLimit: 100,
+      httpWriteRateLimit: 50,
+      httpIpRateLimit: 300,
+      httpIpWriteRateLimit: 150,
+      trustProxy: "none",
     });
   });
 
@@ -60,6 +68,14 @@ describe("loadConfig", () => {
       SHUTDOWN_TIMEOUT_MS: "2500",
       CLUSTER_HEAD_INTERVAL_MS: "1000",
       SOCKET_RATE_LIMIT: "50",
+      PRINCIPAL_RATE_LIMIT: "500",
+      PRINCIPAL_MSG_RATE_LIMIT: "100",
+      PRINCIPAL_SOCKET_LIMIT: "10",
+      HTTP_RATE_LIMIT: "40",
+      HTTP_WRITE_RATE_LIMIT: "20",
+      HTTP_IP_RATE_LIMIT: "80",
+      HTTP_IP_WRITE_RATE_LIMIT: "60",
+      TRUST_PROXY: "fly",
     });
     expect(config).toEqual({
       port: 8080,
@@ -80,6 +96,14 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 2500,
       clusterHeadIntervalMs: 1000,
       socketRateLimit: 50,
+      principalRateLimit: 500,
+      principalMsgRateLimit: 100,
+      principalSocketLimit: 10,
+      httpRateLimit: 40,
+      httpWriteRateLimit: 20,
+      httpIpRateLimit: 80,
+      httpIpWriteRateLimit: 60,
+      trustProxy: "fly",
     });
   });
 

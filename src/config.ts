@@ -59,6 +59,22 @@ export const EnvSchema = z.object({
   CLUSTER_HEAD_INTERVAL_MS: int(100, 60_000).default(5_000),
   /** Events per second one socket may send, sustained (burst: twice this). */
   SOCKET_RATE_LIMIT: int(1, 1_000_000).default(200),
+  /** Events per second one principal may send across its sockets on a node (burst: twice this). */
+  PRINCIPAL_RATE_LIMIT: int(1, 1_000_000).default(1_000),
+  /** `message` and `context:update` per second per principal on a node (burst: twice this). */
+  PRINCIPAL_MSG_RATE_LIMIT: int(1, 1_000_000).default(300),
+  /** Sockets one principal may hold on a node; the handshake past it is refused. */
+  PRINCIPAL_SOCKET_LIMIT: int(1, 1_000_000).default(50),
+  /** HTTP /v1 calls per second per principal (burst: twice this). */
+  HTTP_RATE_LIMIT: int(1, 1_000_000).default(100),
+  /** HTTP /v1 writes (POST, PUT, DELETE) per second per principal (burst: twice this). */
+  HTTP_WRITE_RATE_LIMIT: int(1, 1_000_000).default(50),
+  /** HTTP /v1 calls per second per client address (burst: twice this). */
+  HTTP_IP_RATE_LIMIT: int(1, 1_000_000).default(300),
+  /** HTTP /v1 writes per second per client address (burst: twice this). */
+  HTTP_IP_WRITE_RATE_LIMIT: int(1, 1_000_000).default(150),
+  /** `fly`: the client address is Fly-Client-IP (only behind Fly's proxy); `none`: the peer. */
+  TRUST_PROXY: z.enum(["none", "fly"]).default("none"),
   /** Milliseconds the shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
 });
@@ -87,6 +103,14 @@ export interface Config {
   shutdownTimeoutMs: number;
   clusterHeadIntervalMs: number;
   socketRateLimit: number;
+  principalRateLimit: number;
+  principalMsgRateLimit: number;
+  principalSocketLimit: number;
+  httpRateLimit: number;
+  httpWriteRateLimit: number;
+  httpIpRateLimit: number;
+  httpIpWriteRateLimit: number;
+  trustProxy: "none" | "fly";
 }
 
 export class ConfigError extends Error {
@@ -141,5 +165,13 @@ export function loadConfig(env: Env): Readonly<Config> {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     clusterHeadIntervalMs: e.CLUSTER_HEAD_INTERVAL_MS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
+    principalRateLimit: e.PRINCIPAL_RATE_LIMIT,
+    principalMsgRateLimit: e.PRINCIPAL_MSG_RATE_LIMIT,
+    principalSocketLimit: e.PRINCIPAL_SOCKET_LIMIT,
+    httpRateLimit: e.HTTP_RATE_LIMIT,
+    httpWriteRateLimit: e.HTTP_WRITE_RATE_LIMIT,
+    httpIpRateLimit: e.HTTP_IP_RATE_LIMIT,
+    httpIpWriteRateLimit: e.HTTP_IP_WRITE_RATE_LIMIT,
+    trustProxy: e.TRUST_PROXY,
   });
 }

@@ -13,11 +13,13 @@ import type { Config } from "./config.js";
 import { createDatabase, type Database } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { createHttpApp } from "./http/app.js";
+import { createHttpRateLimiter } from "./http/rate-limit.js";
 import { serveFolder } from "./http/static.js";
 import { createMessaging, type Messaging } from "./messaging/index.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { enableFlyReplay } from "./realtime/fly-replay.js";
+import { perSecond } from "./realtime/rate-limit.js";
 import { createRealtimeServer, type RealtimeServer } from "./realtime/server.js";
 
 const require = createRequire(import.meta.url);
@@ -102,6 +104,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     maxBodyBytes: config.maxContentBytes * 2 + 32_768,
     corsOrigins: config.corsOrigins,
     socketCounters: () => metrics.socket,
+    rateLimiter: createHttpRateLimiter({
+      principal: {
+        calls: perSecond(config.httpRateLimit),
+        writes: perSecond(config.httpWriteRateLimit),
+      },
+      address: {
+        calls: perSecond(config.httpIpRateLimit),
+        writes: perSecond(config.httpIpWriteRateLimit),
+      },
+      trustProxy: config.trustProxy,
+      metrics,
+    }),
     readiness: async () => {
       const checks: Record<string, boolean> = { accepting: !draining };
       try {
@@ -137,6 +151,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     headIntervalMs: config.clusterHeadIntervalMs,
     rateLimitPerSecond: config.socketRateLimit,
     rateLimitBurst: config.socketRateLimit * 2,
+    principalLimits: {
+      maxSockets: config.principalSocketLimit,
+      events: perSecond(config.principalRateLimit),
+      messages: perSecond(config.principalMsgRateLimit),
+    },
   });
   messaging.setPublisher(realtime.publisher);
   if (config.flyMachineId) enableFlyReplay(realtime.io, config.flyMachineId);

@@ -18,6 +18,7 @@ import {
   PutContextRequest,
 } from "../protocol/index.js";
 import { jsonBody, parseOrThrow } from "./errors.js";
+import type { HttpRateLimiter } from "./rate-limit.js";
 
 export type AppEnv = { Variables: { requestId: string; principal: Principal } };
 
@@ -30,6 +31,7 @@ export interface RoutesDeps {
   messaging: Messaging;
   tokens: TokenVerifier;
   devTokens: boolean;
+  rateLimiter?: HttpRateLimiter;
 }
 
 export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
@@ -54,6 +56,7 @@ export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
     c.set("principal", principal);
     await next();
   });
+  if (deps.rateLimiter) v1.use("*", deps.rateLimiter.byPrincipal);
 
   const sessionId = (c: { req: { param(name: "id"): string } }) =>
     parseOrThrow(Id, c.req.param("id"), "session id");

@@ -10,7 +10,12 @@ import type { TokenVerifier } from "../auth/tokens.js";
 import type { Messaging, Publisher } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import { CLIENT_EVENTS, NAMESPACES, type NamespaceName } from "../protocol/index.js";
+import {
+  CLIENT_EVENTS,
+  type ClientEventName,
+  NAMESPACES,
+  type NamespaceName,
+} from "../protocol/index.js";
 import { InflightTracker, refuse } from "./ack.js";
 import { createAuditWriter } from "./audit.js";
 import { authMiddleware, connectError } from "./auth.js";
@@ -18,8 +23,13 @@ import { type Cluster, createCluster } from "./cluster.js";
 import { createFanout } from "./fanout.js";
 import { registerHandlers } from "./handlers.js";
 import { createPositioning } from "./positioning.js";
+import {
+  createPrincipalGate,
+  type PrincipalLimitOptions,
+  PrincipalLimits,
+} from "./principal-limits.js";
 import { createSocketPublisher, principalRoom } from "./publisher.js";
-import { TokenBucket } from "./rate-limit.js";
+import { perSecond, TokenBucket } from "./rate-limit.js";
 import { ConnectionStats } from "./stats.js";
 import type { GatewayNamespace, GatewayServer, GatewaySocket } from "./types.js";
 
@@ -40,6 +50,11 @@ export interface RealtimeDeps {
   rateLimitPerSecond?: number;
   /** Events one socket may send at once. Default 400. */
   rateLimitBurst?: number;
+  /**
+   * Sockets per principal on this node, and event and message rates shared by its sockets.
+   * Default: 50 sockets, 1,000 events/s and 300 messages/s with bursts of twice that.
+   */
+  principalLimits?: PrincipalLimitOptions;
   /** Milliseconds between head positioning passes. Default 5,000. */
   headIntervalMs?: number;
   /** Engine.IO ping interval in ms. Default 25,000 (Socket.IO's). */
@@ -66,6 +81,11 @@ export interface RealtimeServer {
 }
 
 const KNOWN_EVENTS = new Set<string>(CLIENT_EVENTS);
+const DEFAULT_PRINCIPAL_LIMITS: PrincipalLimitOptions = {
+  maxSockets: 50,
+  events: perSecond(1_000),
+  messages: perSecond(300),
+};
 /** setTimeout's largest delay; longer token lifetimes are re-armed when it fires. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -100,6 +120,10 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     logger: deps.logger,
   });
   let accepting = true;
+  const principalGate = createPrincipalGate(
+    new PrincipalLimits(deps.principalLimits ?? DEFAULT_PRINCIPAL_LIMITS),
+    (code) => stats.refused(code),
+  );
 
   io.engine.on("connection_error", (err: { code: number; message: string }) => {
     log.debug({ code: err.code, message: err.message }, "engine connection refused");
@@ -122,6 +146,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         : next(connectError("UNAVAILABLE", "This node is shutting down; reconnect")),
     );
     nsp.use(authMiddleware(name, deps.tokens, (code) => stats.refused(code)));
+    nsp.use(principalGate.middleware);
     nsp.on("connection", (socket) => onConnection(name, socket));
   }
   const fanout = createFanout(io, namespaces, metrics, log);
@@ -153,6 +178,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     log.debug({ socket: socket.id, namespace, principal: principal.id }, "socket connected");
 
     const bucket = new TokenBucket(deps.rateLimitPerSecond ?? 200, deps.rateLimitBurst ?? 400);
+    const lease = principalGate.lease(socket);
     socket.use(([event, ...args], next) => {
       if (!KNOWN_EVENTS.has(event)) {
         metrics.errors.inc({ code: "INVALID_PAYLOAD", surface: "socket" });
@@ -163,7 +189,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
           retryable: false,
         });
       }
-      if (!bucket.take()) {
+      if (!bucket.take() || !lease.take(event as ClientEventName)) {
         metrics.errors.inc({ code: "RATE_LIMITED", surface: "socket" });
         return refuse(args, {
           status: "error",
@@ -200,6 +226,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
 
     socket.on("disconnect", (reason) => {
       clearTimeout(expiry);
+      lease.release();
       stats.disconnected(namespace, principal.id, reason);
       audit.disconnected(socket.id, reason);
       log.debug({ socket: socket.id, namespace, reason }, "socket disconnected");
