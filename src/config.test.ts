@@ -41,10 +41,10 @@ describe("loadConfig", () => {
       principalRateLimit: 1_000,
       principalMsgRateLimit: 300,
       principalSocketLimit: 50,
-      httpRateLimit: 100,
-      httpWriteRateLimit: 50,
-      httpIpRateLimit: 300,
-      httpIpWriteRateLimit: 150,
+      httpRateLimit: 200,
+      httpWriteRateLimit: 100,
+      httpIpRateLimit: 1_000,
+      httpIpWriteRateLimit: 500,
       trustProxy: "none",
     });
   });

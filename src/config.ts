@@ -66,13 +66,13 @@ export const EnvSchema = z.object({
   /** Sockets one principal may hold on a node; the handshake past it is refused. */
   PRINCIPAL_SOCKET_LIMIT: int(1, 1_000_000).default(50),
   /** HTTP /v1 calls per second per principal (burst: twice this). */
-  HTTP_RATE_LIMIT: int(1, 1_000_000).default(100),
+  HTTP_RATE_LIMIT: int(1, 1_000_000).default(200),
   /** HTTP /v1 writes (POST, PUT, DELETE) per second per principal (burst: twice this). */
-  HTTP_WRITE_RATE_LIMIT: int(1, 1_000_000).default(50),
+  HTTP_WRITE_RATE_LIMIT: int(1, 1_000_000).default(100),
   /** HTTP /v1 calls per second per client address (burst: twice this). */
-  HTTP_IP_RATE_LIMIT: int(1, 1_000_000).default(300),
+  HTTP_IP_RATE_LIMIT: int(1, 1_000_000).default(1_000),
   /** HTTP /v1 writes per second per client address (burst: twice this). */
-  HTTP_IP_WRITE_RATE_LIMIT: int(1, 1_000_000).default(150),
+  HTTP_IP_WRITE_RATE_LIMIT: int(1, 1_000_000).default(500),
   /** `fly`: the client address is Fly-Client-IP (only behind Fly's proxy); `none`: the peer. */
   TRUST_PROXY: z.enum(["none", "fly"]).default("none"),
   /** Milliseconds the shutdown may take before the process exits anyway. */
