@@ -109,7 +109,13 @@ describe("messages and events per principal", () => {
 describe("sockets per principal", () => {
   it("refuses the handshake past the cap with RATE_LIMITED, and admits again once one closes", async () => {
     const open = await sockets("many-tabs", "user", 4);
+    const counters = node.gateway.metrics.socket;
+    const failed = counters.failed_connections;
+    const serverErrors = counters.errors.server_errors;
     expect(await connectError("many-tabs", "user")).toMatchObject({ code: "RATE_LIMITED" });
+    // A failed connection, but not a server error (PROTOCOL.md section 8).
+    expect(counters.failed_connections).toBe(failed + 1);
+    expect(counters.errors.server_errors).toBe(serverErrors);
     // Someone else is not affected.
     await sockets("other-tab", "user", 1);
     const before = node.gateway.metrics.socket.active_connections;
