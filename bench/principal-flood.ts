@@ -3,6 +3,7 @@
  * embedded Postgres, loopback only, about 15 s of load:
  *
  *   npx tsx bench/principal-flood.ts [--root=DIR] [--sockets=20] [--quiet-s=3] [--flood-s=10]
+ *     [--env=NAME=value,NAME=value]   gateway settings for this run (e.g. a tighter limit)
  *
  * `--root` is the gateway source tree to run (default this one), so the same script measures
  * another commit: `git archive <commit> | tar -x -C DIR` and link `DIR/node_modules` to ours.
@@ -10,7 +11,7 @@
  * each sending a message as soon as the previous one is acked (refused or not) while the user
  * keeps sending one message every 50 ms in a session of its own.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -22,8 +23,8 @@ type Ack = { status: string; code?: string };
 
 const args = new Map(
   process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, "").split("=");
-    return [k as string, v ?? ""];
+    const [k, ...v] = a.replace(/^--/, "").split("=");
+    return [k as string, v.join("=")];
   }),
 );
 const ROOT = path.resolve(args.get("root") || fileURLToPath(new URL("..", import.meta.url)));
@@ -31,6 +32,12 @@ const SOCKETS = Number(args.get("sockets") || 20);
 const QUIET_MS = Number(args.get("quiet-s") || 3) * 1000;
 const FLOOD_MS = Number(args.get("flood-s") || 10) * 1000;
 const CALM_EVERY_MS = 50;
+const GATEWAY_ENV = Object.fromEntries(
+  (args.get("env") ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((pair) => pair.split("=") as [string, string]),
+);
 
 async function startGateway(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
@@ -43,6 +50,7 @@ async function startGateway(dataDir: string): Promise<{ child: ChildProcess; url
       AUTH_DEV_TOKENS: "true",
       LOG_LEVEL: "info",
       NODE_ID: "principal-flood",
+      ...GATEWAY_ENV,
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -100,6 +108,93 @@ function summary(samples: number[]) {
   };
 }
 
+interface FloodCounts {
+  sockets: number;
+  refusedSockets: Record<string, number>;
+  accepted: number;
+  refused: number;
+  other: number;
+  seconds: number;
+}
+
+/** Forks this script as the flooder; resolves once its sockets are connected. */
+async function startFlooder(url: string, token: string, sessionId: string) {
+  const child = fork(fileURLToPath(import.meta.url), ["--role=flood"], {
+    execArgv: ["--import", "tsx"],
+    env: {
+      ...process.env,
+      FLOOD_URL: url,
+      FLOOD_TOKEN: token,
+      FLOOD_SESSION: sessionId,
+      FLOOD_SOCKETS: String(SOCKETS),
+    },
+  });
+  let ready!: () => void;
+  const connected = new Promise<void>((resolve) => {
+    ready = resolve;
+  });
+  const done = new Promise<FloodCounts>((resolve, reject) => {
+    child.on("message", (m: { type: string; counts?: FloodCounts }) => {
+      if (m.type === "ready") ready();
+      if (m.type === "done") resolve(m.counts as FloodCounts);
+    });
+    child.once("exit", (code) => reject(new Error(`the flooder exited with ${code}`)));
+  });
+  await Promise.race([connected, done]);
+  return { child, done };
+}
+
+/** The flooder: SOCKETS sockets of one agent, each sending as soon as its last ack came back. */
+async function flooder() {
+  const url = process.env.FLOOD_URL as string;
+  const sessionId = process.env.FLOOD_SESSION as string;
+  const sockets: Socket[] = [];
+  const refusedSockets: Record<string, number> = {};
+  for (let i = 0; i < Number(process.env.FLOOD_SOCKETS); i++) {
+    try {
+      sockets.push(await connect(url, "/agents", process.env.FLOOD_TOKEN as string));
+    } catch (err) {
+      const code = (err as { data?: { code?: string } }).data?.code ?? "?";
+      refusedSockets[code] = (refusedSockets[code] ?? 0) + 1;
+    }
+  }
+  const go = new Promise((resolve) => process.once("message", resolve));
+  process.send?.({ type: "ready" });
+  await go;
+  let flooding = true;
+  process.once("message", () => {
+    flooding = false;
+  });
+  const counts = { accepted: 0, refused: 0, other: 0 };
+  let seq = 0;
+  const started = performance.now();
+  await Promise.all(
+    sockets.map(async (socket) => {
+      while (flooding) {
+        const ack = (await socket
+          .timeout(30_000)
+          .emitWithAck("message", {
+            id: `flood-${seq++}`,
+            sessionId,
+            content: "flood",
+            type: "text",
+          })
+          .catch(() => ({ status: "error", code: "TIMEOUT" }))) as Ack;
+        if (ack.status === "success") counts.accepted++;
+        else if (ack.code === "RATE_LIMITED") counts.refused++;
+        else counts.other++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  for (const s of sockets) s.close();
+  process.send?.({
+    type: "done",
+    counts: { sockets: sockets.length, refusedSockets, ...counts, seconds },
+  });
+  process.disconnect();
+}
+
 async function main() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "principal-flood-"));
   const { child, url } = await startGateway(dataDir);
@@ -122,17 +217,9 @@ async function main() {
 
     const calm = await connect(url, "/clients", calmToken);
     sockets.push(calm);
-    const flooders: Socket[] = [];
-    for (let i = 0; i < SOCKETS; i++) {
-      try {
-        flooders.push(await connect(url, "/agents", floodToken));
-      } catch (err) {
-        console.log(
-          `flooder socket ${i} refused: ${(err as { data?: { code?: string } }).data?.code}`,
-        );
-      }
-    }
-    sockets.push(...flooders);
+    // The flooder runs in a process of its own: spinning on fast refusals in this one would
+    // delay the calm user's ack callbacks and so inflate the very latency being measured.
+    const flood = await startFlooder(url, floodToken, floodSession.id);
 
     let calmSeq = 0;
     const calmErrors: Record<string, number> = {};
@@ -158,34 +245,17 @@ async function main() {
 
     const quiet = await calmPhase(QUIET_MS);
 
-    let flooding = true;
-    const counts = { accepted: 0, refused: 0, other: 0 };
-    let floodSeq = 0;
-    const floodLoops = flooders.map(async (socket) => {
-      while (flooding) {
-        const ack = (await socket
-          .timeout(30_000)
-          .emitWithAck("message", {
-            id: `flood-${floodSeq++}`,
-            sessionId: floodSession.id,
-            content: "flood",
-            type: "text",
-          })
-          .catch(() => ({ status: "error", code: "TIMEOUT" }))) as Ack;
-        if (ack.status === "success") counts.accepted++;
-        else if (ack.code === "RATE_LIMITED") counts.refused++;
-        else counts.other++;
-      }
-    });
-    const floodStarted = performance.now();
+    flood.child.send("go");
     const loud = await calmPhase(FLOOD_MS);
-    const floodSeconds = (performance.now() - floodStarted) / 1000;
-    flooding = false;
-    await Promise.all(floodLoops);
+    flood.child.send("stop");
+    const counts = await flood.done;
+    const floodSeconds = counts.seconds;
 
     const result = {
       root: ROOT,
-      flooderSockets: flooders.length,
+      gatewayEnv: GATEWAY_ENV,
+      flooderSockets: counts.sockets,
+      flooderRefusedSockets: counts.refusedSockets,
       calmAloneMs: summary(quiet),
       calmDuringFloodMs: summary(loud),
       calmErrors,
@@ -203,4 +273,5 @@ async function main() {
   }
 }
 
-await main();
+if (args.get("role") === "flood") await flooder();
+else await main();
