@@ -106,6 +106,30 @@ describe("messages and events per principal", () => {
   });
 });
 
+describe("refusals are paced", () => {
+  it("answers a refusal once the bucket would pass again, so a client resending at once is held to the rate", async () => {
+    const session = await newSession(["eager"]);
+    const [socket] = await sockets("eager", "agent", 1);
+    const end = performance.now() + 1_000;
+    let roundTrips = 0;
+    let refused = 0;
+    let slowestRefusalMs = 0;
+    while (performance.now() < end) {
+      const started = performance.now();
+      const ack = await send(socket as Socket, session.id, `eager-${roundTrips++}`);
+      if (ack.code === "RATE_LIMITED") {
+        refused++;
+        slowestRefusalMs = Math.max(slowestRefusalMs, performance.now() - started);
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+    // 10 messages/s: each refusal waits for the next token (~100 ms) rather than coming back
+    // within a millisecond, so the 20-message burst plus a handful of refusals fill the second.
+    expect(slowestRefusalMs).toBeGreaterThan(50);
+    expect(roundTrips).toBeLessThan(60);
+  });
+});
+
 describe("sockets per principal", () => {
   it("refuses the handshake past the cap with RATE_LIMITED, and admits again once one closes", async () => {
     const open = await sockets("many-tabs", "user", 4);

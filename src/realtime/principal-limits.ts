@@ -24,6 +24,8 @@ export interface PrincipalLimitOptions {
 export interface PrincipalLease {
   /** Takes a token for `event`; false when the principal is over its rate. */
   take(event: ClientEventName): boolean;
+  /** Seconds until `take(event)` could pass again (0 when it could now). */
+  waitSeconds(event: ClientEventName): number;
   /** Gives the socket's place back; the last one out drops the buckets. Safe to call twice. */
   release(): void;
 }
@@ -71,6 +73,10 @@ export class PrincipalLimits {
         held.events.take();
         if (write) held.messages.take();
         return true;
+      },
+      waitSeconds(event) {
+        const events = held.events.waitSeconds();
+        return WRITES.has(event) ? Math.max(events, held.messages.waitSeconds()) : events;
       },
       release: () => {
         if (released) return;

@@ -30,6 +30,7 @@ import {
 } from "./principal-limits.js";
 import { createSocketPublisher, principalRoom } from "./publisher.js";
 import { perSecond, TokenBucket } from "./rate-limit.js";
+import { RefusalPacer } from "./refusal-pacer.js";
 import { ConnectionStats } from "./stats.js";
 import type { GatewayNamespace, GatewayServer, GatewaySocket } from "./types.js";
 
@@ -179,6 +180,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
 
     const bucket = new TokenBucket(deps.rateLimitPerSecond ?? 200, deps.rateLimitBurst ?? 400);
     const lease = principalGate.lease(socket);
+    const pacer = new RefusalPacer();
     socket.use(([event, ...args], next) => {
       if (!KNOWN_EVENTS.has(event)) {
         metrics.errors.inc({ code: "INVALID_PAYLOAD", surface: "socket" });
@@ -191,12 +193,17 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
       }
       if (!bucket.take() || !lease.take(event as ClientEventName)) {
         metrics.errors.inc({ code: "RATE_LIMITED", surface: "socket" });
-        return refuse(args, {
-          status: "error",
-          code: "RATE_LIMITED",
-          message: "Too many events; back off",
-          retryable: true,
-        });
+        const wait = Math.max(bucket.waitSeconds(), lease.waitSeconds(event as ClientEventName));
+        return pacer.refuse(
+          args,
+          {
+            status: "error",
+            code: "RATE_LIMITED",
+            message: "Too many events; back off",
+            retryable: true,
+          },
+          wait * 1000,
+        );
       }
       next();
     });
