@@ -46,6 +46,14 @@ describe("loadConfig", () => {
       databaseQueryTimeoutMs: 10_000,
       metricsPort: undefined,
       auditRetentionDays: 30,
+      principalRateLimit: 1_000,
+      principalMsgRateLimit: 300,
+      principalSocketLimit: 50,
+      httpRateLimit: 200,
+      httpWriteRateLimit: 100,
+      httpIpRateLimit: 1_000,
+      httpIpWriteRateLimit: 500,
+      trustProxy: "none",
     });
   });
 
@@ -76,6 +84,14 @@ describe("loadConfig", () => {
       DATABASE_QUERY_TIMEOUT_MS: "2500",
       METRICS_PORT: "9091",
       AUDIT_RETENTION_DAYS: "7",
+      PRINCIPAL_RATE_LIMIT: "500",
+      PRINCIPAL_MSG_RATE_LIMIT: "100",
+      PRINCIPAL_SOCKET_LIMIT: "10",
+      HTTP_RATE_LIMIT: "40",
+      HTTP_WRITE_RATE_LIMIT: "20",
+      HTTP_IP_RATE_LIMIT: "80",
+      HTTP_IP_WRITE_RATE_LIMIT: "60",
+      TRUST_PROXY: "fly",
     });
     expect(config).toEqual({
       port: 8080,
@@ -104,6 +120,14 @@ describe("loadConfig", () => {
       databaseQueryTimeoutMs: 2500,
       metricsPort: 9091,
       auditRetentionDays: 7,
+      principalRateLimit: 500,
+      principalMsgRateLimit: 100,
+      principalSocketLimit: 10,
+      httpRateLimit: 40,
+      httpWriteRateLimit: 20,
+      httpIpRateLimit: 80,
+      httpIpWriteRateLimit: 60,
+      trustProxy: "fly",
     });
   });
 

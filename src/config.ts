@@ -67,6 +67,22 @@ export const EnvSchema = z.object({
   HISTORY_PAGE_MAX_BYTES: int(1_024, 104_857_600).default(1_048_576),
   /** HTTP history reads running at once on this node; as many more wait, the rest get 503. */
   HTTP_HISTORY_CONCURRENCY: int(1, 1_000).default(8),
+  /** Events per second one principal may send across its sockets on a node (burst: twice this). */
+  PRINCIPAL_RATE_LIMIT: int(1, 1_000_000).default(1_000),
+  /** `message` and `context:update` per second per principal on a node (burst: twice this). */
+  PRINCIPAL_MSG_RATE_LIMIT: int(1, 1_000_000).default(300),
+  /** Sockets one principal may hold on a node; the handshake past it is refused. */
+  PRINCIPAL_SOCKET_LIMIT: int(1, 1_000_000).default(50),
+  /** HTTP /v1 calls per second per principal (burst: twice this). */
+  HTTP_RATE_LIMIT: int(1, 1_000_000).default(200),
+  /** HTTP /v1 writes (POST, PUT, DELETE) per second per principal (burst: twice this). */
+  HTTP_WRITE_RATE_LIMIT: int(1, 1_000_000).default(100),
+  /** HTTP /v1 calls per second per client address (burst: twice this). */
+  HTTP_IP_RATE_LIMIT: int(1, 1_000_000).default(1_000),
+  /** HTTP /v1 writes per second per client address (burst: twice this). */
+  HTTP_IP_WRITE_RATE_LIMIT: int(1, 1_000_000).default(500),
+  /** `fly`: the client address is Fly-Client-IP (only behind Fly's proxy); `none`: the peer. */
+  TRUST_PROXY: z.enum(["none", "fly"]).default("none"),
   /** Milliseconds the shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   /** `production`: dev tokens are off and refused, metrics stay off the public port. */
@@ -114,6 +130,14 @@ export interface Config {
   metricsPort: number | undefined;
   /** 0: the connection audit is never pruned. */
   auditRetentionDays: number;
+  principalRateLimit: number;
+  principalMsgRateLimit: number;
+  principalSocketLimit: number;
+  httpRateLimit: number;
+  httpWriteRateLimit: number;
+  httpIpRateLimit: number;
+  httpIpWriteRateLimit: number;
+  trustProxy: "none" | "fly";
 }
 
 export class ConfigError extends Error {
@@ -188,5 +212,13 @@ export function loadConfig(env: Env): Readonly<Config> {
     databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     metricsPort: e.METRICS_PORT,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    principalRateLimit: e.PRINCIPAL_RATE_LIMIT,
+    principalMsgRateLimit: e.PRINCIPAL_MSG_RATE_LIMIT,
+    principalSocketLimit: e.PRINCIPAL_SOCKET_LIMIT,
+    httpRateLimit: e.HTTP_RATE_LIMIT,
+    httpWriteRateLimit: e.HTTP_WRITE_RATE_LIMIT,
+    httpIpRateLimit: e.HTTP_IP_RATE_LIMIT,
+    httpIpWriteRateLimit: e.HTTP_IP_WRITE_RATE_LIMIT,
+    trustProxy: e.TRUST_PROXY,
   });
 }

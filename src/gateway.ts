@@ -14,6 +14,7 @@ import type { Config } from "./config.js";
 import { createDatabase, type Database, READINESS_PROBE_MS } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { createHttpApp } from "./http/app.js";
+import { createHttpRateLimiter } from "./http/rate-limit.js";
 import { serveFolder } from "./http/static.js";
 import { createMessaging, type Messaging } from "./messaging/index.js";
 import { createLogger, type Logger } from "./observability/logger.js";
@@ -21,6 +22,7 @@ import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metrics-server.js";
 import { createAuditPruner } from "./realtime/audit.js";
 import { enableFlyReplay } from "./realtime/fly-replay.js";
+import { perSecond } from "./realtime/rate-limit.js";
 import { createRealtimeServer, type RealtimeServer } from "./realtime/server.js";
 
 const require = createRequire(import.meta.url);
@@ -114,6 +116,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     corsOrigins: config.corsOrigins,
     serveMetrics: config.metricsPort === undefined && !config.production,
     socketCounters: () => metrics.socket,
+    rateLimiter: createHttpRateLimiter({
+      principal: {
+        calls: perSecond(config.httpRateLimit),
+        writes: perSecond(config.httpWriteRateLimit),
+      },
+      address: {
+        calls: perSecond(config.httpIpRateLimit),
+        writes: perSecond(config.httpIpWriteRateLimit),
+      },
+      trustProxy: config.trustProxy,
+      metrics,
+    }),
     readiness: async () => {
       const checks: Record<string, boolean> = { accepting: !draining };
       checks.database = await database.probe(READINESS_PROBE_MS);
@@ -146,6 +160,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     rateLimitBurst: config.socketRateLimit * 2,
     maxBufferedBytes: config.socketMaxBufferBytes,
     binaryTimeoutMs: config.socketBinaryTimeoutMs,
+    principalLimits: {
+      maxSockets: config.principalSocketLimit,
+      events: perSecond(config.principalRateLimit),
+      messages: perSecond(config.principalMsgRateLimit),
+    },
   });
   messaging.setPublisher(realtime.publisher);
   const auditPruner = createAuditPruner({

@@ -76,6 +76,15 @@ async function startGateway(): Promise<Running> {
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
     NODE_ID: nodeId,
     SHUTDOWN_TIMEOUT_MS: "5000",
+    // The bench measures throughput, not the limits: its senders share principals and its setup
+    // comes from one address, far past what the per-principal and HTTP defaults allow.
+    PRINCIPAL_RATE_LIMIT: "1000000",
+    PRINCIPAL_MSG_RATE_LIMIT: "1000000",
+    PRINCIPAL_SOCKET_LIMIT: "1000000",
+    HTTP_RATE_LIMIT: "1000000",
+    HTTP_WRITE_RATE_LIMIT: "1000000",
+    HTTP_IP_RATE_LIMIT: "1000000",
+    HTTP_IP_WRITE_RATE_LIMIT: "1000000",
     // `npm run bench -- --gateway-env=DATABASE_POOL_MAX=40`: try a setting without editing code.
     ...(JSON.parse(process.env.BENCH_GATEWAY_ENV ?? "{}") as Record<string, string>),
   });

@@ -13,6 +13,7 @@ import type { Metrics, SocketCounters } from "../observability/metrics.js";
 import { GatewayError } from "../protocol/index.js";
 import { errorResponse, noRoute } from "./errors.js";
 import { buildOpenApiDocument, docsPage } from "./openapi.js";
+import type { HttpRateLimiter } from "./rate-limit.js";
 import { type AppEnv, createV1Routes } from "./routes.js";
 import { contentSecurityPolicy, inlineScriptHashes, securityHeaders } from "./security-headers.js";
 
@@ -43,6 +44,8 @@ export interface HttpAppDeps {
   readiness?: () => Promise<ReadinessReport>;
   /** This node's socket counters for `/metrics/socket`; absent where no Socket.IO server runs. */
   socketCounters?: () => SocketCounters;
+  /** Rate limits per client address and per principal on `/v1`; absent: none. */
+  rateLimiter?: HttpRateLimiter;
   /**
    * Extra routes mounted last, e.g. static files for `/docs` assets and the web UI, which need a
    * file system and so are added by the Node entry point only.
@@ -82,6 +85,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
     "*",
     cors({ origin: deps.corsOrigins ?? "*", allowHeaders: ["Authorization", "Content-Type"] }),
   );
+  if (deps.rateLimiter) app.use("/v1/*", deps.rateLimiter.byAddress);
   app.use(
     "/v1/*",
     bodyLimit({

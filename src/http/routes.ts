@@ -19,6 +19,7 @@ import {
 } from "../protocol/index.js";
 import { ConcurrencyGate } from "./concurrency.js";
 import { jsonBody, parseOrThrow } from "./errors.js";
+import type { HttpRateLimiter } from "./rate-limit.js";
 
 export type AppEnv = { Variables: { requestId: string; principal: Principal } };
 
@@ -33,6 +34,7 @@ export interface RoutesDeps {
   devTokens: boolean;
   /** History reads at once on this node (HTTP_HISTORY_CONCURRENCY); as many more wait. */
   historyConcurrency?: number;
+  rateLimiter?: HttpRateLimiter;
 }
 
 export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
@@ -60,6 +62,7 @@ export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
     c.set("principal", principal);
     await next();
   });
+  if (deps.rateLimiter) v1.use("*", deps.rateLimiter.byPrincipal);
 
   const sessionId = (c: { req: { param(name: "id"): string } }) =>
     parseOrThrow(Id, c.req.param("id"), "session id");

@@ -11,7 +11,12 @@ import type { TokenVerifier } from "../auth/tokens.js";
 import type { Messaging, Publisher } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import { CLIENT_EVENTS, NAMESPACES, type NamespaceName } from "../protocol/index.js";
+import {
+  CLIENT_EVENTS,
+  type ClientEventName,
+  NAMESPACES,
+  type NamespaceName,
+} from "../protocol/index.js";
 import { InflightTracker, refuse } from "./ack.js";
 import { createAuditWriter } from "./audit.js";
 import { authMiddleware, connectError } from "./auth.js";
@@ -22,8 +27,14 @@ import { createFanout } from "./fanout.js";
 import { guardedParser, guardFrames } from "./frame-guard.js";
 import { registerHandlers } from "./handlers.js";
 import { createPositioning } from "./positioning.js";
+import {
+  createPrincipalGate,
+  type PrincipalLimitOptions,
+  PrincipalLimits,
+} from "./principal-limits.js";
 import { createSocketPublisher, principalRoom } from "./publisher.js";
-import { TokenBucket } from "./rate-limit.js";
+import { perSecond, TokenBucket } from "./rate-limit.js";
+import { RefusalPacer } from "./refusal-pacer.js";
 import { ConnectionStats } from "./stats.js";
 import type { GatewayNamespace, GatewayServer, GatewaySocket } from "./types.js";
 
@@ -44,6 +55,11 @@ export interface RealtimeDeps {
   rateLimitPerSecond?: number;
   /** Events one socket may send at once. Default 400. */
   rateLimitBurst?: number;
+  /**
+   * Sockets per principal on this node, and event and message rates shared by its sockets.
+   * Default: 50 sockets, 1,000 events/s and 300 messages/s with bursts of twice that.
+   */
+  principalLimits?: PrincipalLimitOptions;
   /** Milliseconds between head positioning passes. Default 5,000. */
   headIntervalMs?: number;
   /** Engine.IO ping interval in ms. Default 25,000 (Socket.IO's). */
@@ -74,6 +90,11 @@ export interface RealtimeServer {
 }
 
 const KNOWN_EVENTS = new Set<string>(CLIENT_EVENTS);
+const DEFAULT_PRINCIPAL_LIMITS: PrincipalLimitOptions = {
+  maxSockets: 50,
+  events: perSecond(1_000),
+  messages: perSecond(300),
+};
 /** setTimeout's largest delay; longer token lifetimes are re-armed when it fires. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -109,6 +130,10 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     logger: deps.logger,
   });
   let accepting = true;
+  const principalGate = createPrincipalGate(
+    new PrincipalLimits(deps.principalLimits ?? DEFAULT_PRINCIPAL_LIMITS),
+    (code) => stats.refused(code),
+  );
 
   io.engine.on("connection", (conn: EngineSocket) => {
     limitOutgoing(conn, { maxBytes: deps.maxBufferedBytes ?? 2_097_152, logger: log, metrics });
@@ -135,6 +160,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         : next(connectError("UNAVAILABLE", "This node is shutting down; reconnect")),
     );
     nsp.use(authMiddleware(name, deps.tokens, (code) => stats.refused(code)));
+    nsp.use(principalGate.middleware);
     nsp.on("connection", (socket) => onConnection(name, socket));
   }
   const fanout = createFanout(io, namespaces, metrics, log);
@@ -167,6 +193,8 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
 
     guardFrames(socket, { logger: log, metrics });
     const bucket = new TokenBucket(deps.rateLimitPerSecond ?? 200, deps.rateLimitBurst ?? 400);
+    const lease = principalGate.lease(socket);
+    const pacer = new RefusalPacer();
     socket.use(([event, ...args], next) => {
       if (!KNOWN_EVENTS.has(event)) {
         metrics.errors.inc({ code: "INVALID_PAYLOAD", surface: "socket" });
@@ -177,14 +205,19 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
           retryable: false,
         });
       }
-      if (!bucket.take()) {
+      if (!bucket.take() || !lease.take(event as ClientEventName)) {
         metrics.errors.inc({ code: "RATE_LIMITED", surface: "socket" });
-        return refuse(args, {
-          status: "error",
-          code: "RATE_LIMITED",
-          message: "Too many events; back off",
-          retryable: true,
-        });
+        const wait = Math.max(bucket.waitSeconds(), lease.waitSeconds(event as ClientEventName));
+        return pacer.refuse(
+          args,
+          {
+            status: "error",
+            code: "RATE_LIMITED",
+            message: "Too many events; back off",
+            retryable: true,
+          },
+          wait * 1000,
+        );
       }
       next();
     });
@@ -214,6 +247,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
 
     socket.on("disconnect", (reason) => {
       clearTimeout(expiry);
+      lease.release();
       stats.disconnected(namespace, principal.id, reason);
       audit.disconnected(socket.id, reason);
       log.debug({ socket: socket.id, namespace, reason }, "socket disconnected");

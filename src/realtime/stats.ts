@@ -53,7 +53,8 @@ export class ConnectionStats {
     const s = this.metrics.socket;
     s.failed_connections++;
     if (code.startsWith("AUTH_") || code === "FORBIDDEN") s.errors.auth_errors++;
-    else s.errors.server_errors++;
+    // PROTOCOL.md counts only INTERNAL and UNAVAILABLE as server errors (not RATE_LIMITED).
+    else if (code === "INTERNAL" || code === "UNAVAILABLE") s.errors.server_errors++;
     this.metrics.errors.inc({ code, surface: "connect" });
   }
 
