@@ -151,20 +151,3 @@ describe("sockets per principal", () => {
     await sockets("many-tabs", "user", 1);
   });
 });
-
-describe("a principal is its kind and id", () => {
-  it("gives an agent and a user with the same sub separate socket caps and buckets", async () => {
-    const session = await newSession(["twin"]);
-    const agents = await sockets("twin", "agent", 4);
-    expect(await connectError("twin", "agent")).toMatchObject({ code: "RATE_LIMITED" });
-    const users = await sockets("twin", "user", 4);
-    const agentAcks = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => send(agents[i % 4] as Socket, session.id, `ta-${i}`)),
-    );
-    expect(agentAcks.some((a) => a.code === "RATE_LIMITED")).toBe(true);
-    const userAcks = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => send(users[i % 4] as Socket, session.id, `tu-${i}`)),
-    );
-    expect(userAcks.map((a) => a.status)).toEqual(Array(10).fill("success"));
-  });
-});
