@@ -1,0 +1,62 @@
+/**
+ * The Workers build of the HTTP API, bundled and served by workerd itself (nodejs_compat, pg over
+ * cloudflare:sockets), against a real Postgres and a real gateway node.
+ */
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buildEdge } from "../../src/edge/build.js";
+import { startWorkerd } from "../../src/edge/workerd.js";
+import {
+  call,
+  type EdgeServer,
+  edgeEnv,
+  publishesToNodeSockets,
+  refusesLikeTheNode,
+  unavailableWithoutDatabase,
+} from "../helpers/edge.js";
+import { closeAllSockets, startTestGateway, type TestGateway } from "../helpers/gateway.js";
+
+let script: string;
+let node: TestGateway;
+let edge: EdgeServer;
+
+const startEdge = async (env: Record<string, string>): Promise<EdgeServer> =>
+  startWorkerd({ script, env, port: 0, stdio: process.env.TEST_LOG_LEVEL ? "inherit" : "ignore" });
+
+beforeAll(async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "tkr-edge-test-"));
+  script = (await buildEdge("worker", dir)).file;
+  node = await startTestGateway();
+  edge = await startEdge(edgeEnv(node.db.url));
+});
+afterAll(async () => {
+  await edge?.close();
+  await node?.close();
+});
+afterEach(() => closeAllSockets());
+
+describe("the API in workerd", () => {
+  it("acks a message with its seq, delivers it to a socket on a gateway node, and answers a repeat as a duplicate", async () => {
+    await publishesToNodeSockets(edge.url, node);
+  });
+
+  it("answers a bad token, a non-member and a bad payload with the node's codes and stores nothing", async () => {
+    await refusesLikeTheNode(edge.url, node);
+  });
+
+  it("answers 503 UNAVAILABLE when Postgres cannot be reached", async () => {
+    await unavailableWithoutDatabase(startEdge);
+  });
+
+  it("serves health and the OpenAPI document, and has no metrics of its own", async () => {
+    expect((await call(edge.url, "GET", "/healthz", undefined)).status).toBe(200);
+    expect((await call(edge.url, "GET", "/readyz", undefined)).body).toMatchObject({
+      status: "ready",
+    });
+    const openapi = await call(edge.url, "GET", "/openapi.json", undefined);
+    expect(openapi.body).toHaveProperty("paths./v1/sessions/{id}/messages");
+    expect((await call(edge.url, "GET", "/metrics", undefined)).status).toBe(404);
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * The edge smoke test, shared by the workerd and Deno entries: an edge-served API against a real
+ * Postgres and a real gateway node, and the same requests to the node's own HTTP API.
+ */
+import net from "node:net";
+import { expect } from "vitest";
+import { createTokenVerifier } from "../../src/auth/tokens.js";
+import { Follower } from "./cluster.js";
+import { TEST_SECRET, type TestGateway, waitFor } from "./gateway.js";
+
+export interface EdgeServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the edge runtime on a free port with these variables. */
+export type StartEdge = (env: Record<string, string>) => Promise<EdgeServer>;
+
+export function edgeEnv(databaseUrl: string): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    AUTH_JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+  };
+}
+
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> | null }> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      "content-type": "application/json",
+    },
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : null,
+  };
+}
+
+function code(answer: { body: Record<string, unknown> | null }): unknown {
+  return (answer.body?.error as { code?: unknown } | undefined)?.code;
+}
+
+/** Sends through the edge; the ack carries the seq, a socket on the node receives it. */
+export async function publishesToNodeSockets(edge: string, node: TestGateway): Promise<void> {
+  const token = await node.token("edge-agent", "agent");
+  const created = await call(edge, "POST", "/v1/sessions", token, { members: ["alice"] });
+  expect(created.status).toBe(201);
+  const sessionId = created.body?.id as string;
+  const follower = await Follower.join(
+    node.url,
+    "/clients",
+    await node.token("alice", "user"),
+    sessionId,
+  );
+
+  const path = `/v1/sessions/${sessionId}/messages`;
+  const sent = await call(edge, "POST", path, token, {
+    id: "e-1",
+    content: "from the edge",
+    type: "text",
+  });
+  expect(sent.status).toBe(201);
+  expect(sent.body).toMatchObject({ seq: 1, duplicate: false });
+  await waitFor(() => follower.live === 1, 5_000, "the message on the node's socket");
+  expect(follower.held.get(1)).toMatchObject({
+    id: "e-1",
+    seq: 1,
+    senderId: "edge-agent",
+    content: "from the edge",
+  });
+
+  const again = await call(edge, "POST", path, token, {
+    id: "e-1",
+    content: "from the edge",
+    type: "text",
+  });
+  expect(again.status).toBe(200);
+  expect(again.body).toMatchObject({ seq: 1, duplicate: true });
+  // A later message arrives, and the duplicate did not publish a second live message before it.
+  await call(edge, "POST", path, token, { id: "e-2", content: "second", type: "text" });
+  await waitFor(() => follower.held.has(2), 5_000, "the second message");
+  expect(follower.live).toBe(2);
+  expect(follower.liveDuplicates).toBe(0);
+}
+
+/** A bad token, a non-member and a bad payload get the same status and code as on the node. */
+export async function refusesLikeTheNode(edge: string, node: TestGateway): Promise<void> {
+  const owner = await node.token("owner", "agent");
+  const created = await call(node.url, "POST", "/v1/sessions", owner, {});
+  const path = `/v1/sessions/${created.body?.id as string}/messages`;
+  const stranger = await node.token("stranger", "agent");
+  const cases: Array<[string, string | undefined, unknown]> = [
+    ["bad token", "not-a-jwt", { id: "x", content: "x", type: "text" }],
+    ["no token", undefined, { id: "x", content: "x", type: "text" }],
+    ["non-member", stranger, { id: "x", content: "x", type: "text" }],
+    ["bad payload", owner, { id: "x", content: 42, type: "text" }],
+    ["not JSON", owner, "{nope"],
+  ];
+  const expected = [401, 401, 403, 400, 400];
+  for (const [index, [what, token, body]] of cases.entries()) {
+    const viaNode = await call(node.url, "POST", path, token, body);
+    const viaEdge = await call(edge, "POST", path, token, body);
+    expect({ what, status: viaEdge.status, code: code(viaEdge) }).toEqual({
+      what,
+      status: viaNode.status,
+      code: code(viaNode),
+    });
+    expect(viaEdge.status).toBe(expected[index]);
+  }
+  // Nothing was stored by any of them.
+  const page = await call(node.url, "GET", path, owner);
+  expect(page.body?.messages).toEqual([]);
+}
+
+/** A port with nothing listening: connections are refused at once. */
+export async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** With Postgres unreachable the edge answers 503 UNAVAILABLE, as the node's API does. */
+export async function unavailableWithoutDatabase(startEdge: StartEdge): Promise<void> {
+  const port = await deadPort();
+  const edge = await startEdge(edgeEnv(`postgres://postgres:postgres@127.0.0.1:${port}/tkr`));
+  try {
+    const token = await createTokenVerifier({ secret: TEST_SECRET }).sign({
+      sub: "edge-agent",
+      kind: "agent",
+    });
+    const sent = await call(edge.url, "POST", "/v1/sessions/s1/messages", token, {
+      id: "m1",
+      content: "x",
+      type: "text",
+    });
+    expect({ status: sent.status, code: code(sent) }).toEqual({ status: 503, code: "UNAVAILABLE" });
+    const ready = await call(edge.url, "GET", "/readyz", undefined);
+    expect(ready.status).toBe(503);
+  } finally {
+    await edge.close();
+  }
+}
