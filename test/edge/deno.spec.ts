@@ -19,6 +19,7 @@ import { closeAllSockets, startTestGateway, type TestGateway } from "../helpers/
 
 let script: string;
 let node: TestGateway;
+let other: TestGateway;
 let edge: EdgeServer;
 
 const startEdge = async (env: Record<string, string>): Promise<EdgeServer> =>
@@ -32,17 +33,19 @@ beforeAll(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "tkr-edge-test-"));
   script = (await buildEdge("deno", dir)).file;
   node = await startTestGateway();
+  other = await startTestGateway({ db: node.db });
   edge = await startEdge(edgeEnv(node.db.url));
 });
 afterAll(async () => {
   await edge?.close();
+  await other?.close();
   await node?.close();
 });
 afterEach(() => closeAllSockets());
 
 describe("the API in Deno", () => {
-  it("acks a message with its seq, delivers it to a socket on a gateway node, and answers a repeat as a duplicate", async () => {
-    await publishesToNodeSockets(edge.url, node);
+  it("acks a message with its seq, delivers it, a 60 KB one and a context update to sockets on two gateway nodes, and answers a repeat as a duplicate", async () => {
+    await publishesToNodeSockets(edge.url, [node, other]);
   });
 
   it("answers a bad token, a non-member and a bad payload with the node's codes and stores nothing", async () => {

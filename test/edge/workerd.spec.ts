@@ -8,6 +8,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildEdge } from "../../src/edge/build.js";
 import { startWorkerd } from "../../src/edge/workerd.js";
+import { Follower } from "../helpers/cluster.js";
 import {
   call,
   type EdgeServer,
@@ -16,10 +17,16 @@ import {
   refusesLikeTheNode,
   unavailableWithoutDatabase,
 } from "../helpers/edge.js";
-import { closeAllSockets, startTestGateway, type TestGateway } from "../helpers/gateway.js";
+import {
+  closeAllSockets,
+  startTestGateway,
+  type TestGateway,
+  waitFor,
+} from "../helpers/gateway.js";
 
 let script: string;
 let node: TestGateway;
+let other: TestGateway;
 let edge: EdgeServer;
 
 const startEdge = async (env: Record<string, string>): Promise<EdgeServer> =>
@@ -29,17 +36,43 @@ beforeAll(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "tkr-edge-test-"));
   script = (await buildEdge("worker", dir)).file;
   node = await startTestGateway();
+  other = await startTestGateway({ db: node.db });
   edge = await startEdge(edgeEnv(node.db.url));
 });
 afterAll(async () => {
   await edge?.close();
+  await other?.close();
   await node?.close();
 });
 afterEach(() => closeAllSockets());
 
 describe("the API in workerd", () => {
-  it("acks a message with its seq, delivers it to a socket on a gateway node, and answers a repeat as a duplicate", async () => {
-    await publishesToNodeSockets(edge.url, node);
+  it("acks a message with its seq, delivers it, a 60 KB one and a context update to sockets on two gateway nodes, and answers a repeat as a duplicate", async () => {
+    await publishesToNodeSockets(edge.url, [node, other]);
+  });
+
+  it("serves concurrent requests in one isolate, each on its own pool, and every message reaches the socket", async () => {
+    const token = await node.token("edge-agent", "agent");
+    const created = await call(edge.url, "POST", "/v1/sessions", token, { members: ["alice"] });
+    const sessionId = created.body?.id as string;
+    const follower = await Follower.join(
+      node.url,
+      "/clients",
+      await node.token("alice", "user"),
+      sessionId,
+    );
+    const sends = Array.from({ length: 20 }, (_, i) =>
+      call(edge.url, "POST", `/v1/sessions/${sessionId}/messages`, token, {
+        id: `c-${i}`,
+        content: `concurrent ${i}`,
+        type: "text",
+      }),
+    );
+    const answers = await Promise.all(sends);
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
+    const seqs = answers.map((a) => a.body?.seq as number).sort((x, y) => x - y);
+    expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    await waitFor(() => follower.live === 20, 5_000, "all 20 messages on the socket");
   });
 
   it("answers a bad token, a non-member and a bad payload with the node's codes and stores nothing", async () => {

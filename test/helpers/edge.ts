@@ -5,7 +5,8 @@
 import net from "node:net";
 import { expect } from "vitest";
 import { createTokenVerifier } from "../../src/auth/tokens.js";
-import { Follower } from "./cluster.js";
+import type { ContextUpdateEvent } from "../../src/protocol/index.js";
+import { Follower, filler } from "./cluster.js";
 import { TEST_SECRET, type TestGateway, waitFor } from "./gateway.js";
 
 export interface EdgeServer {
@@ -50,47 +51,77 @@ function code(answer: { body: Record<string, unknown> | null }): unknown {
   return (answer.body?.error as { code?: unknown } | undefined)?.code;
 }
 
-/** Sends through the edge; the ack carries the seq, a socket on the node receives it. */
-export async function publishesToNodeSockets(edge: string, node: TestGateway): Promise<void> {
-  const token = await node.token("edge-agent", "agent");
-  const created = await call(edge, "POST", "/v1/sessions", token, { members: ["alice"] });
+/**
+ * Sends through the edge: the ack carries the seq, and sockets on every node (both namespaces)
+ * receive the message, a 60 KB one (the attachment path) and a context update; a repeat of an id
+ * answers as a duplicate and publishes nothing.
+ */
+export async function publishesToNodeSockets(edge: string, nodes: TestGateway[]): Promise<void> {
+  const [first, second] = nodes;
+  if (!first || !second) throw new Error("two nodes needed");
+  await waitFor(
+    () => nodes.every((n) => n.gateway.realtime.clusterReady()),
+    10_000,
+    "the nodes' cluster listeners",
+  );
+  const token = await first.token("edge-agent", "agent");
+  const created = await call(edge, "POST", "/v1/sessions", token, { members: ["alice", "bot"] });
   expect(created.status).toBe(201);
   const sessionId = created.body?.id as string;
-  const follower = await Follower.join(
-    node.url,
-    "/clients",
-    await node.token("alice", "user"),
-    sessionId,
-  );
+  const followers = [
+    await Follower.join(first.url, "/clients", await first.token("alice", "user"), sessionId),
+    await Follower.join(second.url, "/agents", await second.token("bot", "agent"), sessionId),
+  ];
+  const contexts: ContextUpdateEvent[][] = followers.map(() => []);
+  followers.forEach((f, i) => {
+    f.socket.on("context:update", (update: ContextUpdateEvent) => contexts[i]?.push(update));
+  });
 
   const path = `/v1/sessions/${sessionId}/messages`;
-  const sent = await call(edge, "POST", path, token, {
-    id: "e-1",
-    content: "from the edge",
-    type: "text",
-  });
+  const message = { id: "e-1", content: "from the edge", type: "text" };
+  const sent = await call(edge, "POST", path, token, message);
   expect(sent.status).toBe(201);
   expect(sent.body).toMatchObject({ seq: 1, duplicate: false });
-  await waitFor(() => follower.live === 1, 5_000, "the message on the node's socket");
-  expect(follower.held.get(1)).toMatchObject({
-    id: "e-1",
-    seq: 1,
-    senderId: "edge-agent",
-    content: "from the edge",
-  });
+  await waitFor(() => followers.every((f) => f.live === 1), 5_000, "the message on both nodes");
+  for (const follower of followers) {
+    expect(follower.held.get(1)).toMatchObject({
+      id: "e-1",
+      seq: 1,
+      senderId: "edge-agent",
+      content: "from the edge",
+    });
+  }
 
-  const again = await call(edge, "POST", path, token, {
-    id: "e-1",
-    content: "from the edge",
-    type: "text",
-  });
+  const again = await call(edge, "POST", path, token, message);
   expect(again.status).toBe(200);
   expect(again.body).toMatchObject({ seq: 1, duplicate: true });
-  // A later message arrives, and the duplicate did not publish a second live message before it.
-  await call(edge, "POST", path, token, { id: "e-2", content: "second", type: "text" });
-  await waitFor(() => follower.held.has(2), 5_000, "the second message");
-  expect(follower.live).toBe(2);
-  expect(follower.liveDuplicates).toBe(0);
+
+  const big = await call(edge, "POST", path, token, {
+    id: "e-2",
+    content: filler(60_000, "edge"),
+    type: "text",
+  });
+  expect(big.body).toMatchObject({ seq: 2, duplicate: false });
+  const put = await call(edge, "PUT", `/v1/sessions/${sessionId}/contexts/plan`, token, {
+    contextData: { step: 1 },
+  });
+  expect(put.status).toBe(200);
+  await waitFor(
+    () => followers.every((f, i) => f.live === 2 && contexts[i]?.length === 1),
+    5_000,
+    "the 60 KB message and the context update on both nodes",
+  );
+  for (const [i, follower] of followers.entries()) {
+    expect(follower.held.get(2)?.content).toBe(filler(60_000, "edge"));
+    // The repeat published nothing: two live messages, no duplicate seq.
+    expect(follower.liveDuplicates).toBe(0);
+    expect(contexts[i]?.[0]).toMatchObject({
+      contextId: "plan",
+      contextData: { step: 1 },
+      version: 1,
+      sourceAgentId: "edge-agent",
+    });
+  }
 }
 
 /** A bad token, a non-member and a bad payload get the same status and code as on the node. */
