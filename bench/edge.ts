@@ -60,6 +60,24 @@ async function untilOk(url: string, deadlineMs = 20_000): Promise<void> {
   }
 }
 
+/** p50 of GET `path` one at a time: on workerd each one opens its own Postgres connection. */
+async function getP50(base: string, path: string, count = 50): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const response = await fetch(`${base}${path}`);
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`${path} answered ${response.status}`);
+    times.push(performance.now() - started);
+  }
+  return round(
+    percentile(
+      times.sort((a, b) => a - b),
+      50,
+    ),
+  );
+}
+
 interface ColdStart {
   healthzMs: number;
   readyzMs: number;
@@ -232,27 +250,36 @@ async function main(): Promise<void> {
     if (joined.status !== "success") throw new Error("join_session failed");
 
     const latency: Record<string, Latency> = {};
+    const readyzP50: Record<string, number> = {};
     latency.node = await publishLatency(gateway.url, token, sessionId, socket, "node");
+    readyzP50.node = await getP50(gateway.url, "/readyz");
     const w = await workerd();
     try {
       latency.workerd = await publishLatency(w.url, token, sessionId, socket, "workerd");
+      readyzP50.workerd = await getP50(w.url, "/readyz");
     } finally {
       await w.close();
     }
     const d = await deno();
     try {
       latency.deno = await publishLatency(d.url, token, sessionId, socket, "deno");
+      readyzP50.deno = await getP50(d.url, "/readyz");
     } finally {
       await d.close();
     }
 
     const result = {
       at: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, note: "shared, noisy machine: indicative figures" },
+      machine: {
+        cpus: os.cpus().length,
+        loadAverage: os.loadavg(),
+        note: "shared, noisy machine: indicative figures",
+      },
       messages: MESSAGES,
       sizes,
       coldStarts,
       latency,
+      readyzP50,
       packages: bundles.worker.packages,
     };
     console.log("\nBundle (minified ESM)          raw bytes   gzip bytes");
@@ -275,6 +302,19 @@ async function main(): Promise<void> {
         `  ${name.padEnd(38)} ${`${l.ackP50}/${l.ackP99} ms`.padEnd(17)} ${l.socketP50}/${l.socketP99} ms (${l.socketMax})`,
       );
     }
+    console.log(
+      `\n/readyz p50 (one Postgres round trip; workerd opens a connection per request): ${Object.entries(
+        readyzP50,
+      )
+        .map(([name, ms]) => `${name} ${ms} ms`)
+        .join(", ")}`,
+    );
+    console.log(
+      `load average during the run: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
+    );
     await mkdir("bench-results", { recursive: true });
     const file = path.join("bench-results", `edge-${Date.now()}.json`);
     await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);

@@ -35,6 +35,11 @@ export interface WorkerdOptions {
   /** Port on 127.0.0.1; 0 picks a free one. */
   port: number;
   host?: string;
+  /**
+   * JSON bindings (objects the Worker sees as they are), e.g. a stand-in for a Hyperdrive
+   * binding. Written into the config file, which is private to the run and removed on close.
+   */
+  json?: Record<string, unknown>;
   /** workerd's own output. Default: inherited. */
   stdio?: "inherit" | "ignore";
 }
@@ -53,8 +58,13 @@ export function workerdBinary(): string {
   return mod.default;
 }
 
-function capnpConfig(names: string[], address: string): string {
-  const bindings = names.map((name) => `(name = "${name}", fromEnvironment = "${name}")`);
+function capnpConfig(names: string[], address: string, json: Record<string, unknown> = {}): string {
+  const bindings = [
+    ...names.map((name) => `(name = "${name}", fromEnvironment = "${name}")`),
+    ...Object.entries(json).map(
+      ([name, value]) => `(name = "${name}", json = ${JSON.stringify(JSON.stringify(value))})`,
+    ),
+  ];
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
@@ -80,7 +90,9 @@ export async function startWorkerd(options: WorkerdOptions): Promise<WorkerdServ
   const configFile = path.join(dir, "config.capnp");
   // capnp embeds resolve beside the config file, so the bundle goes there too.
   copyFileSync(options.script, path.join(dir, "worker.js"));
-  writeFileSync(configFile, capnpConfig(names, `${host}:${options.port}`));
+  writeFileSync(configFile, capnpConfig(names, `${host}:${options.port}`, options.json), {
+    mode: 0o600,
+  });
 
   const child = spawn(workerdBinary(), ["serve", configFile, "--control-fd=3"], {
     env: { ...Object.fromEntries(names.map((name) => [name, env[name]])), PATH: process.env.PATH },

@@ -11,6 +11,7 @@ import { startWorkerd } from "../../src/edge/workerd.js";
 import { Follower } from "../helpers/cluster.js";
 import {
   call,
+  deadPort,
   type EdgeServer,
   edgeEnv,
   publishesToNodeSockets,
@@ -81,6 +82,23 @@ describe("the API in workerd", () => {
 
   it("answers 503 UNAVAILABLE when Postgres cannot be reached", async () => {
     await unavailableWithoutDatabase(startEdge);
+  });
+
+  it("takes its database from a Hyperdrive binding's connection string over DATABASE_URL", async () => {
+    const env = edgeEnv(`postgres://postgres:postgres@127.0.0.1:${await deadPort()}/tkr`);
+    const viaHyperdrive = await startWorkerd({
+      script,
+      env,
+      json: { HYPERDRIVE: { connectionString: node.db.url } },
+      port: 0,
+      stdio: "ignore",
+    });
+    try {
+      const ready = await call(viaHyperdrive.url, "GET", "/readyz", undefined);
+      expect(ready.body).toMatchObject({ status: "ready" });
+    } finally {
+      await viaHyperdrive.close();
+    }
   });
 
   it("serves health and the OpenAPI document, and has no metrics of its own", async () => {
