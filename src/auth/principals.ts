@@ -16,7 +16,8 @@ export interface PrincipalRegistry {
 }
 
 export interface PrincipalRegistryOptions {
-  pool: pg.Pool;
+  /** Only `query` is used, so an edge runtime can route it to the request's own pool. */
+  pool: Pick<pg.Pool, "query">;
   /** Principals remembered per node; the oldest are forgotten past this. Default 100,000. */
   maxCached?: number;
 }

@@ -14,8 +14,10 @@ const UNAVAILABLE_NODE_CODES = new Set([
   "EAI_AGAIN",
   "EHOSTUNREACH",
 ]);
+// The last two are workerd's socket errors (cloudflare:sockets), which carry no code: a refused or
+// unroutable connect, and a connection dropped mid-use.
 const UNAVAILABLE_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|connection is closed|Query read timeout/i;
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|connection is closed|proxy request failed, cannot connect|Network connection lost|Query read timeout/i;
 
 export function isUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

@@ -26,16 +26,22 @@
  * 503 `UNAVAILABLE` and nothing retries in the background.
  */
 import type { Hono } from "hono";
-import { createPrincipalRegistry, withPrincipalRegistry } from "../auth/principals.js";
-import { createTokenVerifier } from "../auth/tokens.js";
-import { ConfigError, type Env, loadConfig } from "../config.js";
+import { createPrincipalRegistry } from "../auth/principals.js";
+import { ConfigError, type Env } from "../config.js";
 import { createDatabase, type Database, READINESS_PROBE_MS } from "../db/client.js";
-import { createHttpApp } from "../http/app.js";
 import type { AppEnv } from "../http/routes.js";
-import { createMessaging } from "../messaging/index.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
-import { type ClusterPublisher, createClusterPublisher, type Encode } from "./publisher.js";
+import {
+  createApiApp,
+  createPublishingMessaging,
+  loadServerlessConfig,
+  misconfigured,
+  pickEnv,
+  serverlessPoolMax,
+  withTimeout,
+} from "./compose.js";
+import type { ClusterPublisher, Encode } from "./publisher.js";
 
 export { type ClusterPublisher, createClusterPublisher } from "./publisher.js";
 
@@ -62,67 +68,33 @@ export interface ServerlessApp {
   close(): Promise<void>;
 }
 
-/** Default pool size: many function instances share one primary's connection limit. */
-const SERVERLESS_POOL_MAX = 5;
-
 /**
  * Builds the API from an environment-like record (`process.env`, or a platform's bindings).
  * Throws a `ConfigError` naming every bad or missing variable.
  */
 export function createServerlessApp(env: Env, options: ServerlessOptions = {}): ServerlessApp {
-  const config = loadConfig(env);
-  const problems: string[] = [];
-  if (!config.databaseUrl) {
-    problems.push("DATABASE_URL: required for the serverless app (no embedded Postgres here)");
-  }
-  if (!config.jwtSecret) {
-    problems.push("AUTH_JWT_SECRET: required for the serverless app (the nodes' secret)");
-  }
-  if (problems.length > 0 || !config.databaseUrl || !config.jwtSecret) {
-    throw new ConfigError(problems);
-  }
-
+  const config = loadServerlessConfig(env);
   const logger = options.logger ?? createLogger({ level: config.logLevel, nodeId: config.nodeId });
   const database = createDatabase({
     url: config.databaseUrl,
-    max: env.DATABASE_POOL_MAX ? config.databasePoolMax : SERVERLESS_POOL_MAX,
+    max: serverlessPoolMax(env, config),
     applicationName: `tkr-serverless:${config.nodeId}`,
     queryTimeoutMs: config.databaseQueryTimeoutMs,
     logger,
   });
   const metrics = createMetrics({ nodeId: config.nodeId });
   metrics.observePool("main", database.pool);
-  const publisher = createClusterPublisher({
-    pool: database.pool,
-    logger: logger.child({ module: "cluster-publisher" }),
+  const { messaging, publisher } = createPublishingMessaging(database, config, logger, metrics, {
     ...(options.payloadThreshold ? { payloadThreshold: options.payloadThreshold } : {}),
     ...(options.encode !== undefined ? { encode: options.encode } : {}),
-    onFailure: () => metrics.clusterErrors.inc(),
   });
-  const messaging = createMessaging({
-    db: database.db,
-    pool: database.pool,
-    maxContentBytes: config.maxContentBytes,
-    logger: logger.child({ module: "messaging" }),
-    publisher,
-    onAppend: (seconds) => metrics.appendLatency.observe(seconds),
-  });
-  const app = createHttpApp({
-    messaging,
-    tokens: withPrincipalRegistry(
-      createTokenVerifier({ secret: config.jwtSecret, allowNoExpiry: config.devTokens }),
-      createPrincipalRegistry({ pool: database.pool }),
-    ),
+  const app = createApiApp({
+    config,
     logger,
+    messaging,
     metrics,
-    devTokens: config.devTokens,
-    maxBodyBytes: config.maxContentBytes * 2 + 32_768,
-    corsOrigins: config.corsOrigins,
-    serveMetrics: !config.production,
-    readiness: async () => {
-      const ok = await database.probe(READINESS_PROBE_MS);
-      return { ready: ok, checks: { database: ok } };
-    },
+    principals: createPrincipalRegistry({ pool: database.pool }),
+    probe: () => database.probe(READINESS_PROBE_MS),
   });
 
   const publishTimeoutMs = options.publishTimeoutMs ?? 3_000;
@@ -150,28 +122,6 @@ export function createServerlessApp(env: Env, options: ServerlessOptions = {}): 
   };
 }
 
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** The platform's bindings when it passes them (Workers style), else `process.env`. */
-function pickEnv(bindings: unknown): Env {
-  if (bindings && typeof bindings === "object" && "DATABASE_URL" in bindings) {
-    return Object.fromEntries(
-      Object.entries(bindings).filter((entry): entry is [string, string] => {
-        return typeof entry[1] === "string";
-      }),
-    );
-  }
-  return (globalThis as { process?: { env?: Env } }).process?.env ?? {};
-}
-
 // This module is an entry point, like main.ts: the one app per function instance is kept here
 // so warm invocations reuse its pool.
 let shared: ServerlessApp | undefined;
@@ -189,13 +139,7 @@ export default {
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         console.error(err.message);
-        return Response.json(
-          {
-            error: { code: "INTERNAL", message: "The function is misconfigured; see its logs" },
-            requestId: null,
-          },
-          { status: 500 },
-        );
+        return misconfigured();
       }
     }
     return shared.fetch(request);
