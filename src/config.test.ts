@@ -36,6 +36,7 @@ describe("loadConfig", () => {
       maxContentBytes: 65_536,
       corsOrigins: "*",
       shutdownTimeoutMs: 10_000,
+      shutdownGraceMs: 2_000,
       clusterHeadIntervalMs: 5_000,
       socketRateLimit: 200,
     });
@@ -58,6 +59,7 @@ describe("loadConfig", () => {
       MAX_CONTENT_BYTES: "1024",
       CORS_ORIGINS: "https://a.example, https://b.example",
       SHUTDOWN_TIMEOUT_MS: "2500",
+      SHUTDOWN_GRACE_MS: "750",
       CLUSTER_HEAD_INTERVAL_MS: "1000",
       SOCKET_RATE_LIMIT: "50",
     });
@@ -78,6 +80,7 @@ describe("loadConfig", () => {
       maxContentBytes: 1024,
       corsOrigins: ["https://a.example", "https://b.example"],
       shutdownTimeoutMs: 2500,
+      shutdownGraceMs: 750,
       clusterHeadIntervalMs: 1000,
       socketRateLimit: 50,
     });

@@ -61,6 +61,8 @@ export const EnvSchema = z.object({
   SOCKET_RATE_LIMIT: int(1, 1_000_000).default(200),
   /** Milliseconds the shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  /** Milliseconds clients get to close their connections on shutdown before they are cut. */
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(2_000),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -85,6 +87,7 @@ export interface Config {
   maxContentBytes: number;
   corsOrigins: string[] | "*";
   shutdownTimeoutMs: number;
+  shutdownGraceMs: number;
   clusterHeadIntervalMs: number;
   socketRateLimit: number;
 }
@@ -139,6 +142,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     maxContentBytes: e.MAX_CONTENT_BYTES,
     corsOrigins: origins.includes("*") || origins.length === 0 ? "*" : origins,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     clusterHeadIntervalMs: e.CLUSTER_HEAD_INTERVAL_MS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
   });

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { Server as HttpServer } from "node:http";
 import { createRequire } from "node:module";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createAdaptorServer } from "@hono/node-server";
 import { createTokenVerifier, type TokenVerifier } from "./auth/tokens.js";
@@ -123,6 +123,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   const server = createAdaptorServer({ fetch: app.fetch }) as HttpServer;
+  // Upgraded (WebSocket) connections are not in closeAllConnections()'s reach: tracked here.
+  const openSockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    openSockets.add(socket);
+    socket.once("close", () => openSockets.delete(socket));
+  });
   realtime = createRealtimeServer(server, {
     messaging,
     tokens,
@@ -174,9 +180,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         rt.drain();
         await rt.settle(Math.max(0, deadline - Date.now() - 1_000));
-        await rt.close();
+        // Closes every transport at once (synchronously), then flushes the audit and leaves the
+        // cluster, which may take a while: the grace runs meanwhile.
+        const realtimeClosed = rt.close();
+        server.closeIdleConnections();
+        // Clients now close their own connections; whatever is left after the grace (a browser's
+        // keep-alive connection, a peer that never answers the WebSocket close) is cut.
+        const grace = Math.min(config.shutdownGraceMs, Math.max(0, deadline - Date.now()));
+        await Promise.race([httpClosed, sleep(grace)]);
         server.closeAllConnections();
-        await Promise.race([httpClosed, sleep(Math.max(0, deadline - Date.now()))]);
+        for (const socket of openSockets) socket.destroy();
+        await httpClosed;
+        await realtimeClosed;
         await database.close().catch(() => {});
         metrics.stop();
         logger.info("gateway stopped");

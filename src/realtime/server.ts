@@ -15,6 +15,7 @@ import { InflightTracker, refuse } from "./ack.js";
 import { createAuditWriter } from "./audit.js";
 import { authMiddleware, connectError } from "./auth.js";
 import { type Cluster, createCluster } from "./cluster.js";
+import { dropTransports, refuseHandshakes } from "./drop-transports.js";
 import { createFanout } from "./fanout.js";
 import { registerHandlers } from "./handlers.js";
 import { createPositioning } from "./positioning.js";
@@ -215,21 +216,22 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     clusterReady: () => cluster.listening(),
     drain() {
       accepting = false;
+      refuseHandshakes(io.engine);
     },
     settle: (timeoutMs) => inflight.settle(timeoutMs),
     flushAudit: () => audit.flush(),
     close() {
       closing ??= (async () => {
         accepting = false;
+        refuseHandshakes(io.engine);
         positioning.stop();
-        for (const nsp of namespaces) {
-          // Closing the transport (not a server-side disconnect) makes standard clients
-          // reconnect by themselves, to another node behind the load balancer.
-          for (const socket of nsp.sockets.values()) socket.conn.close();
-        }
+        dropTransports(io.engine);
         await new Promise((resolve) => setImmediate(resolve));
         await audit.close();
-        await new Promise<void>((resolve) => io.close(() => resolve()));
+        // io.close() would also wait for the HTTP server to close, which a browser's keep-alive
+        // connection or a half-open peer holds open: the gateway closes that itself, after a grace.
+        (io as unknown as { httpServer?: unknown }).httpServer = undefined;
+        await io.close();
         await cluster.close();
       })();
       return closing;
