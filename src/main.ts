@@ -2,7 +2,9 @@
  * Composition root: the only reader of `process.env`. Starts the embedded Postgres when
  * DATABASE_URL is absent, builds a gateway node, and stops everything on SIGTERM/SIGINT.
  */
+import { loadDevSecret } from "./auth/dev-secret.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { chooseDataDir } from "./db/data-dir.js";
 import {
   EmbeddedPostgresError,
   type RunningPostgres,
@@ -26,11 +28,20 @@ async function main(): Promise<void> {
 
   let embedded: RunningPostgres | undefined;
   let databaseUrl = config.databaseUrl;
+  let dataDir = config.dataDir;
   if (!databaseUrl) {
-    logger.info({ dataDir: config.dataDir }, "starting embedded Postgres");
+    const choice = chooseDataDir(config.dataDir, { explicit: Boolean(process.env.DATA_DIR) });
+    dataDir = choice.dataDir;
+    if (choice.movedFrom) {
+      logger.warn(
+        { dataDir, unreachable: choice.movedFrom },
+        "the system user postgres cannot enter the default data directory's parent folders; using this one (set DATA_DIR to choose)",
+      );
+    }
+    logger.info({ dataDir }, "starting embedded Postgres");
     try {
       embedded = await startEmbeddedPostgres({
-        dataDir: config.dataDir,
+        dataDir,
         ...(config.embeddedPgPort ? { port: config.embeddedPgPort } : {}),
         postgresFlags: ["-c", "max_connections=200"],
       });
@@ -42,7 +53,18 @@ async function main(): Promise<void> {
       throw err;
     }
     databaseUrl = embedded.url;
+    if (embedded.orphan) {
+      logger.warn(
+        { pid: embedded.orphan.pid, deadGateway: embedded.orphan.ownerPid },
+        "stopped the embedded Postgres a killed gateway had left running",
+      );
+    }
     logger.info({ port: embedded.port }, "embedded Postgres ready");
+  }
+  if (config.devTokens && !config.jwtSecret) {
+    // Kept across restarts, so dev tokens (and the web UI's sign-in) survive them.
+    config = Object.freeze({ ...config, jwtSecret: loadDevSecret(dataDir) });
+    logger.info({ dataDir }, "dev tokens are signed with a secret kept in the data directory");
   }
 
   let gateway: Gateway | undefined;
