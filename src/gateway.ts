@@ -117,7 +117,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       root.use("/docs/assets/*", serveFolder({ root: swaggerRoot, prefix: "/docs/assets" }));
       root.use(
         "*",
-        serveFolder({ root: webRoot, fallback: "index.html", immutablePrefix: "/assets/" }),
+        serveFolder({
+          root: webRoot,
+          fallback: "index.html",
+          immutablePrefix: "/assets/",
+          noFallbackPrefixes: ["/v1", "/metrics", "/docs", "/openapi.json", "/socket.io"],
+        }),
       );
     },
   });
