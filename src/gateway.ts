@@ -22,8 +22,10 @@ import { createRealtimeServer, type RealtimeServer } from "./realtime/server.js"
 
 const require = createRequire(import.meta.url);
 
-/** Where `vite build` puts the web UI. */
+/** Where `vite build` puts the web UI (the same folder from src/ and from the compiled dist/). */
 export const WEB_ROOT = fileURLToPath(new URL("../dist/web", import.meta.url));
+/** Where `npm run build:sdk` puts the SDK, whose browser bundle is served as README says. */
+const SDK_ROOT = fileURLToPath(new URL("../dist/sdk", import.meta.url));
 
 export interface GatewayOptions {
   config: Readonly<Config>;
@@ -115,6 +117,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     mount: (root) => {
       root.use("/docs/assets/*", serveFolder({ root: swaggerRoot, prefix: "/docs/assets" }));
+      root.use("/tkr-sdk.bundle.js", serveFolder({ root: SDK_ROOT }));
       root.use(
         "*",
         serveFolder({

