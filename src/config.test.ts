@@ -37,6 +37,7 @@ describe("loadConfig", () => {
       corsOrigins: "*",
       shutdownTimeoutMs: 10_000,
       shutdownGraceMs: 2_000,
+      logFormat: "auto",
       clusterHeadIntervalMs: 5_000,
       socketRateLimit: 200,
     });
@@ -60,6 +61,7 @@ describe("loadConfig", () => {
       CORS_ORIGINS: "https://a.example, https://b.example",
       SHUTDOWN_TIMEOUT_MS: "2500",
       SHUTDOWN_GRACE_MS: "750",
+      LOG_FORMAT: "json",
       CLUSTER_HEAD_INTERVAL_MS: "1000",
       SOCKET_RATE_LIMIT: "50",
     });
@@ -81,6 +83,7 @@ describe("loadConfig", () => {
       corsOrigins: ["https://a.example", "https://b.example"],
       shutdownTimeoutMs: 2500,
       shutdownGraceMs: 750,
+      logFormat: "json",
       clusterHeadIntervalMs: 1000,
       socketRateLimit: 50,
     });

@@ -45,6 +45,8 @@ export const EnvSchema = z.object({
   AUTH_DEV_TOKENS: bool.optional(),
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  /** `pretty` (human-readable lines), `json`, or `auto`: pretty when stdout is a terminal. */
+  LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
   /** This node's name in logs, metrics and the connection audit. */
   NODE_ID: z.string().min(1).max(64).optional(),
   /** Set by Fly.io on every machine; the default NODE_ID. */
@@ -80,6 +82,7 @@ export interface Config {
   jwtSecret: string | undefined;
   devTokens: boolean;
   logLevel: (typeof LOG_LEVELS)[number];
+  logFormat: "auto" | "json" | "pretty";
   nodeId: string;
   region: string | undefined;
   /** Set on Fly.io: enables fly-replay routing of long-polling requests to their machine. */
@@ -136,6 +139,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     jwtSecret: e.AUTH_JWT_SECRET,
     devTokens,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     nodeId: e.NODE_ID ?? e.FLY_MACHINE_ID ?? `${os.hostname()}-${process.pid}`,
     region: e.FLY_REGION,
     flyMachineId: e.FLY_MACHINE_ID,

@@ -20,7 +20,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.logLevel, nodeId: config.nodeId });
+  const pretty =
+    config.logFormat === "pretty" || (config.logFormat === "auto" && process.stdout.isTTY === true);
+  const logger = createLogger({
+    level: config.logLevel,
+    nodeId: config.nodeId,
+    format: pretty ? "pretty" : "json",
+  });
 
   let embedded: RunningPostgres | undefined;
   let databaseUrl = config.databaseUrl;

@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { prettyStream } from "./pretty.js";
 
 export type { Logger };
 
@@ -7,6 +8,8 @@ export interface LoggerOptions {
   nodeId: string;
   /** Where lines go. Default: stdout. */
   destination?: pino.DestinationStream;
+  /** `pretty`: one human-readable line per entry (terminals). Default `json`. */
+  format?: "json" | "pretty";
 }
 
 /**
@@ -36,6 +39,6 @@ export function createLogger(options: LoggerOptions): Logger {
         censor: "[redacted]",
       },
     },
-    options.destination,
+    options.destination ?? (options.format === "pretty" ? prettyStream() : undefined),
   );
 }
