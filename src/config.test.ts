@@ -38,6 +38,7 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 10_000,
       shutdownGraceMs: 2_000,
       logFormat: "auto",
+      socketAllowEio3: false,
       clusterHeadIntervalMs: 5_000,
       socketRateLimit: 200,
     });
@@ -62,6 +63,7 @@ describe("loadConfig", () => {
       SHUTDOWN_TIMEOUT_MS: "2500",
       SHUTDOWN_GRACE_MS: "750",
       LOG_FORMAT: "json",
+      SOCKET_ALLOW_EIO3: "true",
       CLUSTER_HEAD_INTERVAL_MS: "1000",
       SOCKET_RATE_LIMIT: "50",
     });
@@ -84,6 +86,7 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 2500,
       shutdownGraceMs: 750,
       logFormat: "json",
+      socketAllowEio3: true,
       clusterHeadIntervalMs: 1000,
       socketRateLimit: 50,
     });

@@ -61,6 +61,8 @@ export const EnvSchema = z.object({
   CLUSTER_HEAD_INTERVAL_MS: int(100, 60_000).default(5_000),
   /** Events per second one socket may send, sustained (burst: twice this). */
   SOCKET_RATE_LIMIT: int(1, 1_000_000).default(200),
+  /** Admit Engine.IO 3 clients (socket.io-client 2.x, python-socketio 4.x); see README caveats. */
+  SOCKET_ALLOW_EIO3: bool.default(false),
   /** Milliseconds the shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   /** Milliseconds clients get to close their connections on shutdown before they are cut. */
@@ -93,6 +95,7 @@ export interface Config {
   shutdownGraceMs: number;
   clusterHeadIntervalMs: number;
   socketRateLimit: number;
+  socketAllowEio3: boolean;
 }
 
 export class ConfigError extends Error {
@@ -149,5 +152,6 @@ export function loadConfig(env: Env): Readonly<Config> {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     clusterHeadIntervalMs: e.CLUSTER_HEAD_INTERVAL_MS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
+    socketAllowEio3: e.SOCKET_ALLOW_EIO3,
   });
 }

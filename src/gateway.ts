@@ -151,6 +151,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     headIntervalMs: config.clusterHeadIntervalMs,
     rateLimitPerSecond: config.socketRateLimit,
     rateLimitBurst: config.socketRateLimit * 2,
+    allowEIO3: config.socketAllowEio3,
   });
   messaging.setPublisher(realtime.publisher);
   if (config.flyMachineId) enableFlyReplay(realtime.io, config.flyMachineId);

@@ -47,6 +47,8 @@ export interface RealtimeDeps {
   pingIntervalMs?: number;
   /** Engine.IO ping timeout in ms. Default 20,000 (Socket.IO's). */
   pingTimeoutMs?: number;
+  /** Admit Engine.IO 3 clients (socket.io-client 2.x, python-socketio 4.x). Default false. */
+  allowEIO3?: boolean;
 }
 
 export interface RealtimeServer {
@@ -91,6 +93,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     pingInterval: deps.pingIntervalMs ?? 25_000,
     pingTimeout: deps.pingTimeoutMs ?? 20_000,
     serveClient: false,
+    allowEIO3: deps.allowEIO3 ?? false,
   });
   const stats = new ConnectionStats(metrics);
   const inflight = new InflightTracker();
