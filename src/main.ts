@@ -6,7 +6,7 @@ import { loadDevSecret } from "./auth/dev-secret.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { chooseDataDir } from "./db/data-dir.js";
 import type { RunningPostgres } from "./db/embedded.js";
-import { createGateway, type Gateway } from "./gateway.js";
+import type { Gateway } from "./gateway.js";
 import { createLogger } from "./observability/logger.js";
 
 async function main(): Promise<void> {
@@ -27,6 +27,10 @@ async function main(): Promise<void> {
     nodeId: config.nodeId,
     format: pretty ? "pretty" : "json",
   });
+
+  // Loading the gateway's modules takes about a second: it overlaps the embedded Postgres start.
+  const gatewayModule = import("./gateway.js");
+  gatewayModule.catch(() => {});
 
   let embedded: RunningPostgres | undefined;
   let databaseUrl = config.databaseUrl;
@@ -102,6 +106,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
 
   try {
+    const { createGateway } = await gatewayModule;
     gateway = await createGateway({
       config,
       databaseUrl,

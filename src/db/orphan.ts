@@ -50,7 +50,8 @@ export async function stopOrphanedPostmaster(
   const ownerPid = readPid(path.join(dataDir, OWNER_FILE));
   // No owner file: not started by a gateway (or by one too old to write it); not ours to stop.
   if (ownerPid === undefined) return undefined;
-  if (ownerPid !== process.pid && alive(ownerPid)) return undefined;
+  // A live owner (this very process included: a second start in it) keeps its server.
+  if (alive(ownerPid)) return undefined;
 
   process.kill(pid, "SIGINT");
   const deadline = Date.now() + timeoutMs;

@@ -219,13 +219,14 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     clusterReady: () => cluster.listening(),
     drain() {
       accepting = false;
-      refuseHandshakes(io.engine);
     },
     settle: (timeoutMs) => inflight.settle(timeoutMs),
     flushAudit: () => audit.flush(),
     close() {
       closing ??= (async () => {
         accepting = false;
+        // While draining, a handshake still gets through to the namespace's UNAVAILABLE; from
+        // here on no Engine.IO session may start, or io.close() would end it with a CLOSE packet.
         refuseHandshakes(io.engine);
         positioning.stop();
         dropTransports(io.engine);
