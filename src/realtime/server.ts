@@ -23,6 +23,7 @@ import { authMiddleware, connectError } from "./auth.js";
 import { limitOutgoing } from "./backpressure.js";
 import { limitPartialBinary } from "./binary-deadline.js";
 import { type Cluster, createCluster } from "./cluster.js";
+import { dropTransports, refuseHandshakes } from "./drop-transports.js";
 import { createFanout } from "./fanout.js";
 import { guardedParser, guardFrames } from "./frame-guard.js";
 import { registerHandlers } from "./handlers.js";
@@ -70,6 +71,8 @@ export interface RealtimeDeps {
   maxBufferedBytes?: number;
   /** Milliseconds a binary packet may stay incomplete (binary-deadline.ts). Default 5,000. */
   binaryTimeoutMs?: number;
+  /** Admit Engine.IO 3 clients (socket.io-client 2.x, python-socketio 4.x). Default false. */
+  allowEIO3?: boolean;
 }
 
 export interface RealtimeServer {
@@ -120,6 +123,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     pingTimeout: deps.pingTimeoutMs ?? 20_000,
     serveClient: false,
     parser: guardedParser,
+    allowEIO3: deps.allowEIO3 ?? false,
   });
   const stats = new ConnectionStats(metrics);
   const inflight = new InflightTracker();
@@ -269,15 +273,17 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     close() {
       closing ??= (async () => {
         accepting = false;
+        // While draining, a handshake still gets through to the namespace's UNAVAILABLE; from
+        // here on no Engine.IO session may start, or io.close() would end it with a CLOSE packet.
+        refuseHandshakes(io.engine);
         positioning.stop();
-        for (const nsp of namespaces) {
-          // Closing the transport (not a server-side disconnect) makes standard clients
-          // reconnect by themselves, to another node behind the load balancer.
-          for (const socket of nsp.sockets.values()) socket.conn.close();
-        }
+        dropTransports(io.engine);
         await new Promise((resolve) => setImmediate(resolve));
         await audit.close();
-        await new Promise<void>((resolve) => io.close(() => resolve()));
+        // io.close() would also wait for the HTTP server to close, which a browser's keep-alive
+        // connection or a half-open peer holds open: the gateway closes that itself, after a grace.
+        (io as unknown as { httpServer?: unknown }).httpServer = undefined;
+        await io.close();
         await cluster.close();
       })();
       return closing;

@@ -65,8 +65,10 @@ export function App() {
       try {
         const token = await api.devToken({ sub: current.sub, kind: "user", name: current.name });
         adopt({ ...current, token });
-      } catch {
-        // Dev tokens are off or the gateway is down: the status stays "failed" with its reason.
+      } catch (err) {
+        // Dev tokens are off: nothing here can mint a token, so back to sign-in. The gateway is
+        // down: the status stays "failed" with its reason.
+        if (err instanceof ApiError && err.status === 404) adopt(undefined);
       }
     },
     [api, adopt],

@@ -1,0 +1,61 @@
+/**
+ * `npm start`: builds what is stale (the server into dist/ with tsc, the web UI into dist/web
+ * with Vite), then runs the compiled gateway in this very process, so SIGTERM/SIGINT reach
+ * main.ts directly. A second start with nothing changed builds nothing.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const require = createRequire(import.meta.url);
+const at = (...parts) => path.join(root, ...parts);
+
+function newest(entry, skip = () => false) {
+  if (!existsSync(entry) || skip(entry)) return 0;
+  const stat = statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let latest = 0;
+  for (const name of readdirSync(entry))
+    latest = Math.max(latest, newest(path.join(entry, name), skip));
+  return latest;
+}
+
+const mtime = (file) => (existsSync(file) ? statSync(file).mtimeMs : 0);
+
+function run(what, bin, args) {
+  process.stderr.write(`npm start: building ${what}…\n`);
+  let script;
+  try {
+    script = require.resolve(bin);
+  } catch {
+    process.stderr.write(
+      `npm start: ${what} is missing or out of date and ${bin.split("/")[0]} is not installed ` +
+        "(a production install?): run `npm install && npm run build`, or start `node dist/main.js`.\n",
+    );
+    process.exit(1);
+  }
+  const result = spawnSync(process.execPath, [script, ...args], { cwd: root, stdio: "inherit" });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+const configs = Math.max(
+  mtime(at("package.json")),
+  mtime(at("tsconfig.json")),
+  mtime(at("tsconfig.build.json")),
+);
+const serverSources = Math.max(
+  configs,
+  newest(at("src"), (p) => p === at("src/web") || p === at("src/sdk") || p.endsWith(".test.ts")),
+);
+if (serverSources > mtime(at("dist/main.js"))) {
+  run("the server (dist/)", "typescript/bin/tsc", ["-p", "tsconfig.build.json"]);
+}
+const webSources = Math.max(configs, mtime(at("vite.config.ts")), newest(at("src/web")));
+if (webSources > mtime(at("dist/web/index.html"))) {
+  run("the web UI (dist/web)", "vite/bin/vite.js", ["build", "--logLevel", "warn"]);
+}
+
+await import(pathToFileURL(at("dist/main.js")).href);
