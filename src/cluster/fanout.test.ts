@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createMemoryNetwork } from "./memory-bus.js";
 import { fakeNode, message, nextTick } from "./test-nodes.js";
 
-describe("cluster fan-out over an in-memory bus", () => {
+describe("cluster fan-out over an in-memory bus", { timeout: 2_000 }, () => {
   it("hands a node's change to its own sockets at once, except the sender, and its batch to every other node", async () => {
     const network = createMemoryNetwork();
     const [a, b, c] = [fakeNode(network), fakeNode(network), fakeNode(network)];
