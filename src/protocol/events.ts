@@ -71,7 +71,3 @@ export const CLIENT_EVENTS: readonly ClientEventName[] = [
 /** Socket.IO namespaces and the token kind each admits. */
 export const NAMESPACES = { "/agents": "agent", "/clients": "user" } as const;
 export type NamespaceName = keyof typeof NAMESPACES;
-
-export function sessionRoom(sessionId: string): string {
-  return `session_${sessionId}`;
-}

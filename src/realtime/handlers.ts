@@ -3,6 +3,7 @@
  */
 
 import { z } from "zod";
+import { sessionRoom } from "../cluster/rooms.js";
 import type { Messaging } from "../messaging/index.js";
 import {
   ContextGetPayload,
@@ -11,7 +12,6 @@ import {
   LeaveSessionPayload,
   MessageInput,
   SyncPayload,
-  sessionRoom,
 } from "../protocol/index.js";
 import { type AckDeps, handle } from "./ack.js";
 import { ReadQueue } from "./read-queue.js";

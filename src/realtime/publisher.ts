@@ -4,14 +4,10 @@
  * the room everywhere: every socket joins `principal_<id>` at connect, so the removal is one
  * adapter operation.
  */
+import { principalRoom, sessionRoom } from "../cluster/rooms.js";
 import type { Publisher } from "../messaging/index.js";
-import { sessionRoom } from "../protocol/index.js";
 import type { Fanout } from "./fanout.js";
 import type { GatewayNamespace } from "./types.js";
-
-export function principalRoom(principalId: string): string {
-  return `principal_${principalId}`;
-}
 
 export function createSocketPublisher(namespaces: GatewayNamespace[], fanout: Fanout): Publisher {
   return {

@@ -8,6 +8,8 @@ import type { Socket as EngineSocket } from "engine.io";
 import type pg from "pg";
 import { Server } from "socket.io";
 import type { TokenVerifier } from "../auth/tokens.js";
+import { type Cluster, createCluster } from "../cluster/adapter.js";
+import { principalRoom } from "../cluster/rooms.js";
 import type { Messaging, Publisher } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -22,7 +24,6 @@ import { createAuditWriter } from "./audit.js";
 import { authMiddleware, connectError } from "./auth.js";
 import { limitOutgoing } from "./backpressure.js";
 import { limitPartialBinary } from "./binary-deadline.js";
-import { type Cluster, createCluster } from "./cluster.js";
 import { dropTransports, refuseHandshakes } from "./drop-transports.js";
 import { createFanout } from "./fanout.js";
 import { guardedParser, guardFrames } from "./frame-guard.js";
@@ -33,7 +34,7 @@ import {
   type PrincipalLimitOptions,
   PrincipalLimits,
 } from "./principal-limits.js";
-import { createSocketPublisher, principalRoom } from "./publisher.js";
+import { createSocketPublisher } from "./publisher.js";
 import { perSecond, TokenBucket } from "./rate-limit.js";
 import { RefusalPacer } from "./refusal-pacer.js";
 import { ConnectionStats } from "./stats.js";

@@ -1,11 +1,11 @@
 import type { Namespace, Server, Socket } from "socket.io";
+import type { FanoutBatch } from "../cluster/bus.js";
 import type { Principal } from "../messaging/index.js";
 import type { ClientToServerEvents, ServerToClientEvents } from "../protocol/index.js";
-import type { FanoutBatch } from "./fanout.js";
 
 /** Events between nodes (serverSideEmit), besides the adapter's own. */
 export type InterServerEvents = {
-  /** Committed changes from another node, for this node's sockets (see fanout.ts). */
+  /** Committed changes from another node, for this node's sockets (see cluster/fanout.ts). */
   "tkr:fanout": (batch: FanoutBatch) => void;
 };
 

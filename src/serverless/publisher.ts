@@ -1,6 +1,6 @@
 /**
  * A `Publisher` for processes without a Socket.IO server (serverless and edge functions, scripts):
- * it speaks the postgres adapter's protocol (see wire.ts) on an ordinary pool, so the gateway
+ * it speaks the postgres adapter's protocol (cluster/notify.ts) on an ordinary pool, so the gateway
  * nodes treat what it sends exactly like a batch from another node. Messages, contexts and heads
  * go out as the `tkr:fanout` server-side emit that every node's fan-out already handles; a member
  * removal is the adapter's own `socketsLeave`.
@@ -10,28 +10,14 @@
  * Nothing here loops, whatever the database does.
  */
 import type { Logger } from "pino";
+import { createNotifyBus, type Encode, type Queryable } from "../cluster/notify.js";
+import { principalRoom, sessionRoom } from "../cluster/rooms.js";
+import { socketsLeave } from "../cluster/wire.js";
 import type { Publisher } from "../messaging/index.js";
 import type { ContextUpdateEvent, SessionHead, StoredMessage } from "../protocol/index.js";
-import { NAMESPACES, sessionRoom } from "../protocol/index.js";
-import { FANOUT_EVENT, type FanoutBatch } from "../realtime/fanout.js";
-import { principalRoom } from "../realtime/publisher.js";
-import {
-  ATTACHMENTS_TABLE,
-  attachmentHeader,
-  type ClusterMessage,
-  channelFor,
-  DEFAULT_CHANNEL_PREFIX,
-  serverSideEmit,
-  socketsLeave,
-} from "./wire.js";
+import { NAMESPACES } from "../protocol/index.js";
 
-/** What the publisher needs from a pool: `pg.Pool` fits. */
-export interface Queryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
-}
-
-/** Turns a message into msgpack bytes; absent when `@msgpack/msgpack` cannot be loaded. */
-export type Encode = (value: unknown) => Uint8Array;
+export type { Encode, Queryable };
 
 export interface ClusterPublisherOptions {
   pool: Queryable;
@@ -71,41 +57,22 @@ function loadDefaultEncoder(): Promise<Encode | null> {
   return defaultEncoder;
 }
 
-const utf8 = new TextEncoder();
-
 export function createClusterPublisher(options: ClusterPublisherOptions): ClusterPublisher {
-  const { pool, logger } = options;
-  const threshold = options.payloadThreshold ?? 7_000;
-  const prefix = options.channelPrefix ?? DEFAULT_CHANNEL_PREFIX;
+  const { logger } = options;
   const inflight = new Set<Promise<void>>();
   const stats = { published: 0, failed: 0, notifies: 0 };
-  const encoder = (): Promise<Encode | null> =>
-    options.encode !== undefined ? Promise.resolve(options.encode) : loadDefaultEncoder();
-
-  async function notify(channel: string, payload: string): Promise<void> {
-    await pool.query("SELECT pg_notify($1, $2)", [channel, payload]);
-    stats.notifies++;
-  }
-
-  /** Sends one cluster message; false when it is too large and no encoder is available. */
-  async function send(message: ClusterMessage): Promise<boolean> {
-    const channel = channelFor(message.nsp, prefix);
-    const payload = JSON.stringify(message);
-    if (utf8.encode(payload).length <= threshold) {
-      await notify(channel, payload);
-      return true;
-    }
-    const encode = await encoder();
-    if (!encode) return false;
-    const inserted = await pool.query(
-      `INSERT INTO ${ATTACHMENTS_TABLE} (payload) VALUES ($1) RETURNING id`,
-      [encode(message)],
-    );
-    const id = inserted.rows[0]?.id;
-    if (typeof id !== "number" && typeof id !== "string") throw new Error("no attachment id");
-    await notify(channel, attachmentHeader(message, id));
-    return true;
-  }
+  const bus = createNotifyBus({
+    pool: options.pool,
+    ...(options.payloadThreshold !== undefined
+      ? { payloadThreshold: options.payloadThreshold }
+      : {}),
+    ...(options.channelPrefix !== undefined ? { channelPrefix: options.channelPrefix } : {}),
+    encoder: () =>
+      options.encode !== undefined ? Promise.resolve(options.encode) : loadDefaultEncoder(),
+    onNotify: () => {
+      stats.notifies++;
+    },
+  });
 
   function track(what: string, run: () => Promise<void>): Promise<void> {
     stats.published++;
@@ -125,9 +92,7 @@ export function createClusterPublisher(options: ClusterPublisherOptions): Cluste
     return pending;
   }
 
-  function fanout(batch: FanoutBatch): Promise<boolean> {
-    return send(serverSideEmit(FANOUT_EVENT, batch));
-  }
+  const fanout = bus.publish;
 
   return {
     stats,
@@ -151,7 +116,7 @@ export function createClusterPublisher(options: ClusterPublisherOptions): Cluste
     memberRemoved: (sessionId: string, principalId: string) =>
       track("memberRemoved", async () => {
         for (const nsp of Object.keys(NAMESPACES)) {
-          await send(socketsLeave(nsp, principalRoom(principalId), sessionRoom(sessionId)));
+          await bus.send(socketsLeave(nsp, principalRoom(principalId), sessionRoom(sessionId)));
         }
       }),
     async idle() {

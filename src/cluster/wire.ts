@@ -1,6 +1,7 @@
 /**
  * The wire protocol of `@socket.io/postgres-adapter` 0.5.0 (over `socket.io-adapter` 2.5's
- * `ClusterAdapter`), as far as a process without a Socket.IO server needs it to reach every node:
+ * `ClusterAdapter`), as far as the gateway speaks it itself: a process without a Socket.IO server
+ * reaching every node (notify.ts), and a node's fan-out batches (adapter-bus.ts):
  *
  * - Each namespace listens on channel `${channelPrefix}#${nsp}` (`socket.io#/`, `socket.io#/agents`).
  * - A NOTIFY payload is a JSON cluster message `{ uid, nsp, type, data }`. A node ignores messages

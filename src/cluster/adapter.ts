@@ -6,11 +6,16 @@
  * connection is probed now and then, because a connection that silently stopped passing bytes
  * (a NAT or proxy that lost the flow) looks up to the adapter until TCP keepalive gives up, which
  * on Linux defaults takes over ten minutes.
+ *
+ * Every workaround below reaches into the adapter's private members (`PubSubClient`, 0.5.0):
+ * package.json pins that version and `createCluster` refuses to start when one is missing
+ * (adapter-internals.ts). Each says which upstream bug it works around.
  */
 import { createAdapter } from "@socket.io/postgres-adapter";
 import pg from "pg";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import { checkAdapterInternals, PINNED_ADAPTER_VERSION } from "./adapter-internals.js";
 
 export interface ClusterOptions {
   /** Direct URL of the primary. */
@@ -48,22 +53,27 @@ export interface Cluster {
 /** The adapter's shared PubSubClient, as far as it is used here (0.5.0 internals). */
 type PubSubLike = {
   client?: pg.PoolClient;
-  channels?: Set<string>;
-  scheduleReconnection?: () => void;
-  initClient?: () => Promise<void>;
-  close?: () => void;
+  channels: Set<string>;
+  scheduleReconnection: () => void;
+  initClient: () => Promise<void>;
+  close: () => void;
 };
 
 /**
- * Keeps at most one reconnection of the adapter's listener pending. In 0.5.0 a connection that
- * drops while its LISTEN statements run schedules two (its 'end' handler and the failed query's
- * catch each do), so two listeners come up, one never released: a pool slot leaked, every
- * notification handled twice, and each later drop of the stray one multiplying them again.
+ * Keeps at most one reconnection of the adapter's listener pending. Upstream bug (0.5.0,
+ * `PubSubClient.initClient`): a connection that drops while its LISTEN statements run schedules
+ * two reconnections (its 'end' handler and the failed query's catch each do), so two listeners
+ * come up, one never released: a pool slot leaked, every notification handled twice, and each
+ * later drop of the stray one multiplying them again.
  */
 function guardReconnection(client: PubSubLike): void {
-  const schedule = client.scheduleReconnection?.bind(client);
-  const init = client.initClient?.bind(client);
-  if (!schedule || !init) return;
+  // Checked at createCluster; a PubSubClient built some other way must not slip through.
+  if (typeof client.scheduleReconnection !== "function" || typeof client.initClient !== "function")
+    throw new Error(
+      `@socket.io/postgres-adapter's PubSubClient lacks scheduleReconnection/initClient (pinned: ${PINNED_ADAPTER_VERSION})`,
+    );
+  const schedule = client.scheduleReconnection.bind(client);
+  const init = client.initClient.bind(client);
   let pending = false;
   client.scheduleReconnection = () => {
     if (pending) return;
@@ -84,6 +94,7 @@ function destroyConnection(client: pg.PoolClient, reason: string): void {
 }
 
 export function createCluster(options: ClusterOptions): Cluster {
+  checkAdapterInternals();
   const log = options.logger.child({ module: "cluster" });
   const pool = new pg.Pool({
     connectionString: options.url,
@@ -103,14 +114,16 @@ export function createCluster(options: ClusterOptions): Cluster {
   pool.on("acquire", (client) => checkedOut.add(client));
   pool.on("release", (_err, client) => checkedOut.delete(client as pg.PoolClient));
   pool.on("connect", (client) => {
-    // The adapter's LISTEN client is checked out for good; without this handler its 'error'
-    // event is unhandled and kills the process.
+    // Upstream bug (0.5.0, `PubSubClient.initClient`): the LISTEN client it checks out for good
+    // gets no 'error' handler, so a dropped connection is an unhandled 'error' that kills the
+    // process.
     client.on("error", (err) => {
       options.metrics.clusterErrors.inc();
       log.warn({ err: { message: err.message } }, "cluster connection failed");
     });
-    // When that connection ends the adapter takes a new client but never releases the dead
-    // one, leaking a pool slot per drop (and making pool.end() wait forever). Release it here.
+    // Upstream bug (0.5.0, `PubSubClient.initClient`'s 'end' handler): when that connection ends
+    // the adapter takes a new client but never releases the dead one, leaking a pool slot per
+    // drop (and making pool.end() wait forever). Release it here.
     client.on("end", () => {
       const held = client as pg.PoolClient;
       if (!checkedOut.has(held)) return;
@@ -130,7 +143,8 @@ export function createCluster(options: ClusterOptions): Cluster {
     },
   });
 
-  // The adapter's PubSubClient is shared by all namespaces and only reachable through one.
+  // The adapter's PubSubClient is shared by all namespaces and only reachable through one. No
+  // upstream readiness signal exists (0.5.0 exposes no listener state): `client` is polled.
   let pubsub: PubSubLike | undefined;
   const restoredCallbacks: Array<() => void> = [];
   let up = false;
@@ -145,7 +159,8 @@ export function createCluster(options: ClusterOptions): Cluster {
   }, options.pollMs ?? 250);
   poll.unref();
 
-  // Re-issuing a LISTEN the connection already holds is a no-op round trip that keeps
+  // Upstream gap (0.5.0): nothing notices a LISTEN connection that went silent, since the
+  // adapter never queries it again. Re-issuing a LISTEN the connection already holds is a no-op round trip that keeps
   // pg_stat_activity's `query` column at "LISTEN …", so the listener stays easy to find there.
   let probing: object | undefined;
   const probeTimeoutMs = options.probeTimeoutMs ?? 5_000;
@@ -206,10 +221,11 @@ export function createCluster(options: ClusterOptions): Cluster {
       clearInterval(poll);
       clearInterval(probe);
       if (pubsub) {
-        // io.close() has closed the adapter; a connect that was in flight then would otherwise
-        // fail against the ended pool and reschedule itself every 1–3 s for good.
+        // Upstream bug (0.5.0, `PubSubClient.close` does not cancel a reconnection): io.close()
+        // has closed the adapter; a connect that was in flight then would otherwise fail
+        // against the ended pool and reschedule itself every 1–3 s for good.
         pubsub.scheduleReconnection = () => {};
-        pubsub.close?.();
+        pubsub.close();
       }
       // A LISTEN client acquired after the adapter closed is never released: bound the wait.
       let timer: NodeJS.Timeout | undefined;

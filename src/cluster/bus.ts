@@ -1,0 +1,26 @@
+/**
+ * What the realtime server and the serverless publisher share about reaching other nodes: the
+ * inter-node batch, the event it travels as, and the bus it travels on. Realtime's bus is the
+ * Socket.IO adapter (adapter-bus.ts), serverless's is raw NOTIFY (notify.ts), tests use memory.
+ */
+import type { ContextUpdateEvent, SessionHead, StoredMessage } from "../protocol/index.js";
+
+/** The server-side emit that carries a batch (`io.serverSideEmit(FANOUT_EVENT, batch)`). */
+export const FANOUT_EVENT = "tkr:fanout";
+
+/** One inter-node batch. */
+export interface FanoutBatch {
+  messages?: StoredMessage[];
+  contexts?: ContextUpdateEvent[];
+  heads?: SessionHead[];
+}
+
+export interface ClusterBus {
+  /**
+   * Sends a batch to every other node. Resolves true once it is on the wire, false when it is
+   * too large to send as is; rejects when the publish failed.
+   */
+  publish(batch: FanoutBatch): Promise<boolean>;
+  /** Batches from other nodes; absent on a process that only publishes. */
+  subscribe?(handler: (batch: FanoutBatch) => void): void;
+}
