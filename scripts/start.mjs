@@ -23,14 +23,23 @@ function newest(entry, skip = () => false) {
   return latest;
 }
 
+function packageDir(pkg) {
+  try {
+    return path.dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return at("node_modules", pkg);
+  }
+}
+
 const mtime = (file) => (existsSync(file) ? statSync(file).mtimeMs : 0);
 
 function run(what, bin, args) {
   process.stderr.write(`npm start: building ${what}…\n`);
-  let script;
-  try {
-    script = require.resolve(bin);
-  } catch {
+  // Resolve the package folder, not the bin file: a package's `exports` may hide its bin path
+  // (vite's does), while node_modules/<pkg> is where npm puts it either way.
+  const pkg = bin.split("/")[0];
+  const script = path.join(packageDir(pkg), bin.slice(pkg.length + 1));
+  if (!existsSync(script)) {
     process.stderr.write(
       `npm start: ${what} is missing or out of date and ${bin.split("/")[0]} is not installed ` +
         "(a production install?): run `npm install && npm run build`, or start `node dist/main.js`.\n",

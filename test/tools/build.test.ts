@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -51,6 +51,26 @@ it("node dist/main.js serves /healthz, the web UI and the SDK bundle from compil
   expect(gateway.proc.spawnargs).not.toContain("tsx");
   expect((await gateway.stop("SIGTERM")).code).toBe(0);
 });
+
+it("npm start's script rebuilds a stale web UI with Vite before it serves", async () => {
+  // A fresh clone has no dist/web; an old build looks the same to the staleness check.
+  const index = path.join(ROOT, "dist/web/index.html");
+  await utimes(index, 0, 0);
+  gateway = await startChildGateway({
+    args: ["scripts/start.mjs"],
+    env: {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      DATABASE_URL: db.url,
+      AUTH_JWT_SECRET: "tools-test-secret-0123456789-abcdefghij",
+      LOG_FORMAT: "json",
+    },
+  });
+  expect((await stat(index)).mtimeMs).toBeGreaterThan(0);
+  const ui = await fetch(`${gateway.url}/`);
+  expect(ui.headers.get("content-type")).toMatch(/text\/html/);
+  expect((await gateway.stop("SIGTERM")).code).toBe(0);
+}, 120_000);
 
 it("the SDK imports as tkr-gateway/sdk in a project of its own, with plain Node", async () => {
   consumer = await mkdtemp(path.join(os.tmpdir(), "tkr-sdk-user-"));
