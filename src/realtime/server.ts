@@ -15,8 +15,8 @@ import { type ClientEventName, NAMESPACES, type NamespaceName } from "../protoco
 import { type EventRunner, InflightTracker, refuse } from "./ack.js";
 import { createAuditWriter } from "./audit.js";
 import { authMiddleware, connectError } from "./auth.js";
-import { limitOutgoing } from "./backpressure.js";
-import { limitPartialBinary } from "./binary-deadline.js";
+import { outgoingLimit } from "./backpressure.js";
+import { partialBinaryLimit } from "./binary-deadline.js";
 import { type Cluster, createCluster } from "./cluster.js";
 import { ExpirySweep } from "./expiry.js";
 import { createFanout } from "./fanout.js";
@@ -128,9 +128,19 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     (code) => stats.refused(code),
   );
 
+  const limitOutgoing = outgoingLimit({
+    maxBytes: deps.maxBufferedBytes ?? 2_097_152,
+    logger: log,
+    metrics,
+  });
+  const limitPartialBinary = partialBinaryLimit({
+    timeoutMs: deps.binaryTimeoutMs ?? 5_000,
+    logger: log,
+    metrics,
+  });
   io.engine.on("connection", (conn: EngineSocket) => {
-    limitOutgoing(conn, { maxBytes: deps.maxBufferedBytes ?? 2_097_152, logger: log, metrics });
-    limitPartialBinary(conn, { timeoutMs: deps.binaryTimeoutMs ?? 5_000, logger: log, metrics });
+    limitOutgoing(conn);
+    limitPartialBinary(conn);
   });
   io.engine.on("connection_error", (err: { code: number; message: string }) => {
     log.debug({ code: err.code, message: err.message }, "engine connection refused");
