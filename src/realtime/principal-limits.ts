@@ -34,19 +34,16 @@ interface Entry {
  * every socket holds one.
  */
 export class PrincipalLease {
-  private held: Entry | undefined;
+  private released = false;
 
   constructor(
     private readonly limits: PrincipalLimits,
-    entry: Entry,
-  ) {
-    this.held = entry;
-  }
+    private readonly held: Entry,
+  ) {}
 
   /** Takes a token for `event`; false when the principal is over its rate. */
   take(event: ClientEventName): boolean {
     const held = this.held;
-    if (!held) return false;
     const write = WRITES.has(event);
     // Both checked before either is taken, so a refused message costs no event token.
     if (!held.events.ready() || (write && !held.messages.ready())) return false;
@@ -57,18 +54,15 @@ export class PrincipalLease {
 
   /** Seconds until `take(event)` could pass again (0 when it could now). */
   waitSeconds(event: ClientEventName): number {
-    const held = this.held;
-    if (!held) return 0;
-    const events = held.events.waitSeconds();
-    return WRITES.has(event) ? Math.max(events, held.messages.waitSeconds()) : events;
+    const events = this.held.events.waitSeconds();
+    return WRITES.has(event) ? Math.max(events, this.held.messages.waitSeconds()) : events;
   }
 
   /** Gives the socket's place back; the last one out drops the buckets. Safe to call twice. */
   release(): void {
-    const held = this.held;
-    if (!held) return;
-    this.held = undefined;
-    this.limits.leave(held);
+    if (this.released) return;
+    this.released = true;
+    this.limits.leave(this.held);
   }
 }
 
