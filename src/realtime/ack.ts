@@ -76,33 +76,36 @@ export type EventHandler<E extends ClientEventName, S extends z.ZodType> = (
   socket: GatewaySocket,
 ) => Promise<EventResults[E]> | EventResults[E];
 
+/** Runs one client event for `socket`; `args` as the client sent them, the ack last if any. */
+export type EventRunner = (socket: GatewaySocket, args: unknown[]) => void;
+
 /**
- * Registers `handler` for `event` on `socket`. The payload is the first argument, the ack the
- * last when it is a function; an event without an ack is processed the same way.
+ * The runner for `event`: one function shared by every socket (the socket is an argument, not a
+ * closure's). The payload is the first argument, the ack the last when it is a function; an
+ * event without an ack is processed the same way.
  */
-export function handle<E extends ClientEventName, S extends z.ZodType>(
+export function defineEvent<E extends ClientEventName, S extends z.ZodType>(
   deps: AckDeps,
-  socket: GatewaySocket,
   event: E,
   schema: S,
   handler: EventHandler<E, S>,
-): void {
-  const listener = (...args: unknown[]) => {
+): EventRunner {
+  const run = async (socket: GatewaySocket, payload: unknown) => {
+    const parsed = schema.safeParse(payload);
+    if (!parsed.success) {
+      throw new GatewayError(
+        "INVALID_PAYLOAD",
+        `Invalid ${event} payload: ${describeZodError(parsed.error)}`,
+      );
+    }
+    return handler(parsed.data, socket);
+  };
+  return (socket, args) => {
     const ack =
       typeof args.at(-1) === "function" ? (args.pop() as (r: unknown) => void) : undefined;
     const started = performance.now();
-    const run = async () => {
-      const parsed = schema.safeParse(args[0]);
-      if (!parsed.success) {
-        throw new GatewayError(
-          "INVALID_PAYLOAD",
-          `Invalid ${event} payload: ${describeZodError(parsed.error)}`,
-        );
-      }
-      return handler(parsed.data, socket);
-    };
     void deps.inflight.track(
-      run()
+      run(socket, args[0])
         .then(
           (result) => ({ status: "success" as const, ...result }),
           (err: unknown) => {
@@ -120,8 +123,6 @@ export function handle<E extends ClientEventName, S extends z.ZodType>(
         }),
     );
   };
-  // The typed event map declares (payload, ack); the listener reads them positionally.
-  socket.on(event, listener as never);
 }
 
 /** Answers an event the server refuses before any handler runs (unknown event, rate limit). */

@@ -31,22 +31,31 @@ export interface BackpressureDeps {
   metrics: Metrics;
 }
 
-/** Watches one engine.io connection's outgoing queue. */
-export function limitOutgoing(conn: EngineSocket, deps: BackpressureDeps): void {
-  // Bytes in engine.io's write buffer; it is handed to the transport (and emptied) on `flush`.
-  let pending = 0;
-  let dropping = false;
-  conn.on("packetCreate", (packet: EnginePacket) => {
-    if (dropping) return;
+/** What a watched connection carries: two fields instead of closures. */
+interface Watched {
+  /** Bytes in engine.io's write buffer; it is handed to the transport (and emptied) on `flush`. */
+  tkrPending?: number;
+  tkrDropping?: boolean;
+}
+type WatchedConn = EngineSocket & Watched;
+
+/**
+ * The watch for every engine.io connection's outgoing queue: its listeners are shared (engine.io
+ * calls them with `this` = the connection), so a connection costs two fields, not closures.
+ */
+export function outgoingLimit(deps: BackpressureDeps): (conn: EngineSocket) => void {
+  function onPacketCreate(this: WatchedConn, packet: EnginePacket): void {
+    if (this.tkrDropping) return;
     const size = packetBytes(packet);
-    const queued = pending + webSocketBuffered(conn);
-    pending += size;
+    const pending = this.tkrPending ?? 0;
+    const queued = pending + webSocketBuffered(this);
+    this.tkrPending = pending + size;
     if (queued === 0 || queued + size <= deps.maxBytes) return;
-    dropping = true;
+    this.tkrDropping = true;
     deps.logger.warn(
       {
-        conn: connId(conn),
-        transport: conn.transport?.name,
+        conn: connId(this),
+        transport: this.transport?.name,
         queuedBytes: queued + size,
         maxBytes: deps.maxBytes,
       },
@@ -54,9 +63,13 @@ export function limitOutgoing(conn: EngineSocket, deps: BackpressureDeps): void 
     );
     deps.metrics.socketDrops.inc({ reason: "outgoing_buffer" });
     // Not from inside the emit that is queueing this packet (a broadcast may be iterating rooms).
-    setImmediate(() => closeNow(conn));
-  });
-  conn.on("flush", () => {
-    pending = 0;
-  });
+    setImmediate(closeNow, this);
+  }
+  function onFlush(this: WatchedConn): void {
+    this.tkrPending = 0;
+  }
+  return (conn) => {
+    conn.on("packetCreate", onPacketCreate);
+    conn.on("flush", onFlush);
+  };
 }

@@ -18,33 +18,58 @@ export interface BinaryDeadlineDeps {
   metrics: Metrics;
 }
 
-export function limitPartialBinary(conn: EngineSocket, deps: BinaryDeadlineDeps): void {
-  let missing = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const stop = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    missing = 0;
-  };
-  conn.on("message", (data: unknown) => {
+/** What a watched connection carries while a binary packet is incomplete. */
+interface Watched {
+  tkrMissing?: number;
+  tkrBinaryTimer?: NodeJS.Timeout | undefined;
+}
+type WatchedConn = EngineSocket & Watched;
+
+function stop(conn: WatchedConn): void {
+  if (conn.tkrBinaryTimer === undefined) return;
+  clearTimeout(conn.tkrBinaryTimer);
+  conn.tkrBinaryTimer = undefined;
+  conn.tkrMissing = 0;
+}
+
+/**
+ * The deadline for every engine.io connection: shared listeners (engine.io calls them with
+ * `this` = the connection) and a timer only while a binary packet is incomplete.
+ */
+export function partialBinaryLimit(deps: BinaryDeadlineDeps): (conn: EngineSocket) => void {
+  function expire(conn: WatchedConn): void {
+    deps.logger.warn(
+      { conn: connId(conn), missing: conn.tkrMissing, timeoutMs: deps.timeoutMs },
+      "closing a connection whose binary packet stayed incomplete",
+    );
+    deps.metrics.socketDrops.inc({ reason: "incomplete_binary" });
+    closeNow(conn);
+  }
+  function onMessage(this: WatchedConn, data: unknown): void {
     // socket.io's decoder saw the frame first and may have closed the connection over it.
-    if (conn.readyState !== "open") return stop();
+    if (this.readyState !== "open") {
+      stop(this);
+      return;
+    }
     if (typeof data === "string") {
       const header = BINARY_HEADER.exec(data);
       if (!header) return;
-      stop();
-      missing = Number(header[1]);
-      timer = setTimeout(() => {
-        deps.logger.warn(
-          { conn: connId(conn), missing, timeoutMs: deps.timeoutMs },
-          "closing a connection whose binary packet stayed incomplete",
-        );
-        deps.metrics.socketDrops.inc({ reason: "incomplete_binary" });
-        closeNow(conn);
-      }, deps.timeoutMs);
+      stop(this);
+      this.tkrMissing = Number(header[1]);
+      this.tkrBinaryTimer = setTimeout(expire, deps.timeoutMs, this);
       return;
     }
-    if (missing > 0 && --missing === 0) stop();
-  });
-  conn.once("close", stop);
+    const missing = this.tkrMissing ?? 0;
+    if (missing > 0) {
+      this.tkrMissing = missing - 1;
+      if (missing === 1) stop(this);
+    }
+  }
+  function onClose(this: WatchedConn): void {
+    stop(this);
+  }
+  return (conn) => {
+    conn.on("message", onMessage);
+    conn.on("close", onClose);
+  };
 }

@@ -3,7 +3,7 @@
  * event's arguments onto the stack several times (`dispatch` → `emitUntyped.apply` →
  * EventEmitter `emit(...args)` → the listener), inside a `process.nextTick`; tens of thousands of
  * arguments overflow the stack there and the uncaught RangeError ends the process. So the decoder
- * cuts an over-long argument list down to the event name and marks it, and `guardFrames` answers
+ * cuts an over-long argument list down to the event name and marks it, and `refuseOversized` answers
  * the marked event `INVALID_PAYLOAD` before any handler runs (PROTOCOL.md section 4).
  */
 import { Decoder, Encoder, type Packet, PacketType } from "socket.io-parser";
@@ -57,44 +57,46 @@ export const guardedParser: { Encoder: typeof Encoder; Decoder: typeof Decoder }
   Decoder: GuardedDecoder,
 };
 
+export interface FrameGuardDeps {
+  logger: Logger;
+  metrics: Metrics;
+  now?: () => number;
+}
+
 /**
- * Refuses events the decoder marked as oversized, before every other middleware; a repeat within
- * `REPEAT_WINDOW_MS` closes the socket. Call it before any other `socket.use`.
+ * Refuses an event the decoder marked as oversized and returns true, before every other check; a
+ * repeat within `REPEAT_WINDOW_MS` closes the socket. Returns false for any other event. The
+ * time of the last offence is kept on `socket.data`, so a socket that never offends carries
+ * nothing.
  */
-export function guardFrames(
+export function refuseOversized(
   socket: GatewaySocket,
-  deps: { logger: Logger; metrics: Metrics; now?: () => number },
-): void {
-  const now = deps.now ?? Date.now;
-  let lastOffence = Number.NEGATIVE_INFINITY;
-  socket.use((event, next) => {
-    const count = (event as Marked)[OVERSIZED];
-    if (count === undefined) return next();
-    deps.metrics.errors.inc({ code: "INVALID_PAYLOAD", surface: "socket" });
-    refuse(event, {
-      status: "error",
-      code: "INVALID_PAYLOAD",
-      message: `An event takes one payload and an ack; got ${count} arguments`,
-      retryable: false,
-    });
-    const at = now();
-    const repeated = at - lastOffence < REPEAT_WINDOW_MS;
-    lastOffence = at;
-    if (!repeated) return;
-    deps.logger.warn(
-      { socket: socket.id, principal: socket.data.principal.id, args: count },
-      "closing a socket that repeated an oversized event",
-    );
-    deps.metrics.socketDrops.inc({ reason: "oversized_event" });
-    socket.emit("gateway:error", {
-      code: "INVALID_PAYLOAD",
-      message: "Repeated events with too many arguments; the connection is closed",
-      retryable: false,
-    });
-    socket.disconnect(true);
+  event: unknown[],
+  deps: FrameGuardDeps,
+): boolean {
+  const count = (event as Marked)[OVERSIZED];
+  if (count === undefined) return false;
+  deps.metrics.errors.inc({ code: "INVALID_PAYLOAD", surface: "socket" });
+  refuse(event, {
+    status: "error",
+    code: "INVALID_PAYLOAD",
+    message: `An event takes one payload and an ack; got ${count} arguments`,
+    retryable: false,
   });
-  // Without a listener socket.io prints every protocol violation's stack to stderr.
-  socket.on("error", (err) =>
-    deps.logger.debug({ socket: socket.id, err: err.message }, "socket error"),
+  const at = (deps.now ?? Date.now)();
+  const last = socket.data.lastOffence;
+  socket.data.lastOffence = at;
+  if (last === undefined || at - last >= REPEAT_WINDOW_MS) return true;
+  deps.logger.warn(
+    { socket: socket.id, principal: socket.data.principal.id, args: count },
+    "closing a socket that repeated an oversized event",
   );
+  deps.metrics.socketDrops.inc({ reason: "oversized_event" });
+  socket.emit("gateway:error", {
+    code: "INVALID_PAYLOAD",
+    message: "Repeated events with too many arguments; the connection is closed",
+    retryable: false,
+  });
+  socket.disconnect(true);
+  return true;
 }

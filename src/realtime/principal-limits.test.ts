@@ -36,4 +36,19 @@ describe("PrincipalLimits", () => {
     expect(l.acquire({ id: "same", kind: "user" })).toBeDefined();
     expect(l.size).toBe(2);
   });
+
+  it("keeps a released lease's socket on its principal's buckets", () => {
+    // The gate releases the place of a socket not yet connected a turn after the handshake
+    // (another middleware may hold it longer); its events must still be counted, not refused.
+    const l = limits();
+    const a = l.acquire({ id: "p", kind: "agent" });
+    a?.release();
+    expect([a?.take("ping"), a?.take("ping"), a?.take("ping"), a?.take("ping")]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+    expect(a?.waitSeconds("ping")).toBeGreaterThan(0);
+  });
 });

@@ -20,22 +20,50 @@ export interface PrincipalLimitOptions {
   messages: BucketLimit;
 }
 
-/** One socket's hold on its principal's place and buckets. */
-export interface PrincipalLease {
-  /** Takes a token for `event`; false when the principal is over its rate. */
-  take(event: ClientEventName): boolean;
-  /** Seconds until `take(event)` could pass again (0 when it could now). */
-  waitSeconds(event: ClientEventName): number;
-  /** Gives the socket's place back; the last one out drops the buckets. Safe to call twice. */
-  release(): void;
-}
-
 const WRITES = new Set<string>(["message", "context:update"] satisfies ClientEventName[]);
 
 interface Entry {
+  key: string;
   sockets: number;
   events: TokenBucket;
   messages: TokenBucket;
+}
+
+/**
+ * One socket's hold on its principal's place and buckets: two fields and shared methods, since
+ * every socket holds one.
+ */
+export class PrincipalLease {
+  private released = false;
+
+  constructor(
+    private readonly limits: PrincipalLimits,
+    private readonly held: Entry,
+  ) {}
+
+  /** Takes a token for `event`; false when the principal is over its rate. */
+  take(event: ClientEventName): boolean {
+    const held = this.held;
+    const write = WRITES.has(event);
+    // Both checked before either is taken, so a refused message costs no event token.
+    if (!held.events.ready() || (write && !held.messages.ready())) return false;
+    held.events.take();
+    if (write) held.messages.take();
+    return true;
+  }
+
+  /** Seconds until `take(event)` could pass again (0 when it could now). */
+  waitSeconds(event: ClientEventName): number {
+    const events = this.held.events.waitSeconds();
+    return WRITES.has(event) ? Math.max(events, this.held.messages.waitSeconds()) : events;
+  }
+
+  /** Gives the socket's place back; the last one out drops the buckets. Safe to call twice. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.limits.leave(this.held);
+  }
 }
 
 export class PrincipalLimits {
@@ -56,6 +84,7 @@ export class PrincipalLimits {
     if (!entry) {
       const { events, messages } = this.options;
       entry = {
+        key,
         sockets: 0,
         events: new TokenBucket(events.ratePerSecond, events.burst),
         messages: new TokenBucket(messages.ratePerSecond, messages.burst),
@@ -63,28 +92,13 @@ export class PrincipalLimits {
       this.entries.set(key, entry);
     }
     entry.sockets++;
-    const held = entry;
-    let released = false;
-    return {
-      take(event) {
-        const write = WRITES.has(event);
-        // Both checked before either is taken, so a refused message costs no event token.
-        if (!held.events.ready() || (write && !held.messages.ready())) return false;
-        held.events.take();
-        if (write) held.messages.take();
-        return true;
-      },
-      waitSeconds(event) {
-        const events = held.events.waitSeconds();
-        return WRITES.has(event) ? Math.max(events, held.messages.waitSeconds()) : events;
-      },
-      release: () => {
-        if (released) return;
-        released = true;
-        held.sockets--;
-        if (held.sockets === 0) this.entries.delete(key);
-      },
-    };
+    return new PrincipalLease(this, entry);
+  }
+
+  /** For `PrincipalLease.release`. */
+  leave(entry: Entry): void {
+    entry.sockets--;
+    if (entry.sockets === 0) this.entries.delete(entry.key);
   }
 }
 
@@ -94,7 +108,6 @@ export class PrincipalLimits {
  * but never connected (its client went away meanwhile) gives its place back.
  */
 export function createPrincipalGate(limits: PrincipalLimits, onRefused: (code: ErrorCode) => void) {
-  const leases = new WeakMap<GatewaySocket, PrincipalLease>();
   return {
     middleware(socket: GatewaySocket, next: (err?: ExtendedError) => void): void {
       const lease = limits.acquire(socket.data.principal);
@@ -103,7 +116,7 @@ export function createPrincipalGate(limits: PrincipalLimits, onRefused: (code: E
         next(connectError("RATE_LIMITED", "Too many sockets for this principal on this node"));
         return;
       }
-      leases.set(socket, lease);
+      socket.data.lease = lease;
       next();
       // Socket.IO connects on the next tick, or drops the socket silently if the client left.
       setImmediate(() => {
@@ -111,7 +124,7 @@ export function createPrincipalGate(limits: PrincipalLimits, onRefused: (code: E
       });
     },
     lease(socket: GatewaySocket): PrincipalLease {
-      const lease = leases.get(socket);
+      const lease = socket.data.lease;
       if (!lease) throw new Error("socket connected without passing the principal gate");
       return lease;
     },

@@ -13,21 +13,17 @@ import { principalRoom } from "../cluster/rooms.js";
 import type { Messaging, Publisher } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import {
-  CLIENT_EVENTS,
-  type ClientEventName,
-  NAMESPACES,
-  type NamespaceName,
-} from "../protocol/index.js";
-import { InflightTracker, refuse } from "./ack.js";
+import { type ClientEventName, NAMESPACES, type NamespaceName } from "../protocol/index.js";
+import { type EventRunner, InflightTracker, refuse } from "./ack.js";
 import { createAuditWriter } from "./audit.js";
 import { authMiddleware, connectError } from "./auth.js";
-import { limitOutgoing } from "./backpressure.js";
-import { limitPartialBinary } from "./binary-deadline.js";
+import { outgoingLimit } from "./backpressure.js";
+import { partialBinaryLimit } from "./binary-deadline.js";
 import { dropTransports, refuseHandshakes } from "./drop-transports.js";
+import { ExpirySweep } from "./expiry.js";
 import { createFanout } from "./fanout.js";
-import { guardedParser, guardFrames } from "./frame-guard.js";
-import { registerHandlers } from "./handlers.js";
+import { guardedParser, refuseOversized } from "./frame-guard.js";
+import { createHandlers } from "./handlers.js";
 import { createPositioning } from "./positioning.js";
 import {
   createPrincipalGate,
@@ -36,7 +32,7 @@ import {
 } from "./principal-limits.js";
 import { createSocketPublisher } from "./publisher.js";
 import { perSecond, TokenBucket } from "./rate-limit.js";
-import { RefusalPacer } from "./refusal-pacer.js";
+import { paceRefusal } from "./refusal-pacer.js";
 import { ConnectionStats } from "./stats.js";
 import type { GatewayNamespace, GatewayServer, GatewaySocket } from "./types.js";
 
@@ -93,14 +89,11 @@ export interface RealtimeServer {
   close(): Promise<void>;
 }
 
-const KNOWN_EVENTS = new Set<string>(CLIENT_EVENTS);
 const DEFAULT_PRINCIPAL_LIMITS: PrincipalLimitOptions = {
   maxSockets: 50,
   events: perSecond(1_000),
   messages: perSecond(300),
 };
-/** setTimeout's largest delay; longer token lifetimes are re-armed when it fires. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps): RealtimeServer {
   const log = deps.logger.child({ module: "realtime" });
@@ -140,9 +133,19 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     (code) => stats.refused(code),
   );
 
+  const limitOutgoing = outgoingLimit({
+    maxBytes: deps.maxBufferedBytes ?? 2_097_152,
+    logger: log,
+    metrics,
+  });
+  const limitPartialBinary = partialBinaryLimit({
+    timeoutMs: deps.binaryTimeoutMs ?? 5_000,
+    logger: log,
+    metrics,
+  });
   io.engine.on("connection", (conn: EngineSocket) => {
-    limitOutgoing(conn, { maxBytes: deps.maxBufferedBytes ?? 2_097_152, logger: log, metrics });
-    limitPartialBinary(conn, { timeoutMs: deps.binaryTimeoutMs ?? 5_000, logger: log, metrics });
+    limitOutgoing(conn);
+    limitPartialBinary(conn);
   });
   io.engine.on("connection_error", (err: { code: number; message: string }) => {
     log.debug({ code: err.code, message: err.message }, "engine connection refused");
@@ -166,7 +169,16 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     );
     nsp.use(authMiddleware(name, deps.tokens, (code) => stats.refused(code)));
     nsp.use(principalGate.middleware);
-    nsp.on("connection", (socket) => onConnection(name, socket));
+    const onEvent = eventDispatcher(
+      createHandlers({
+        logger: log,
+        metrics,
+        inflight,
+        messaging: deps.messaging,
+        namespace: name,
+      }),
+    );
+    nsp.on("connection", (socket) => onConnection(name, socket, onEvent));
   }
   const fanout = createFanout(io, namespaces, metrics, log);
   const publisher = createSocketPublisher(namespaces, fanout);
@@ -180,7 +192,72 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
   // NOTIFYs sent while the listener was down are lost for good: tell every local room its head.
   cluster.onListenerRestored(() => void positioning.run(true));
 
-  function onConnection(namespace: NamespaceName, socket: GatewaySocket) {
+  // Everything below is shared by all sockets: a socket costs one bound middleware, a set entry
+  // for its expiry and the state it actually uses (types.ts SocketData), not a set of closures.
+  const rateLimitPerSecond = deps.rateLimitPerSecond ?? 200;
+  const rateLimitBurst = deps.rateLimitBurst ?? 400;
+  const guardDeps = { logger: log, metrics };
+  const expiry = new ExpirySweep<GatewaySocket>((socket) => {
+    socket.emit("gateway:error", {
+      code: "AUTH_EXPIRED",
+      message: "The token has expired; reconnect with a fresh one",
+      retryable: false,
+    });
+    socket.disconnect(true);
+  });
+
+  /** The namespace's one middleware: frame guard, unknown events, rate limits, then the event. */
+  function eventDispatcher(handlers: Map<ClientEventName, EventRunner>) {
+    return function onEvent(this: GatewaySocket, event: unknown[], _next: () => void): void {
+      // `next` is never called: the event is answered here, so no per-socket listeners exist.
+      if (refuseOversized(this, event, guardDeps)) return;
+      const name = event[0];
+      const args = event.slice(1);
+      const run = typeof name === "string" ? handlers.get(name as ClientEventName) : undefined;
+      if (!run) {
+        metrics.errors.inc({ code: "INVALID_PAYLOAD", surface: "socket" });
+        refuse(args, {
+          status: "error",
+          code: "INVALID_PAYLOAD",
+          message: `Unknown event ${JSON.stringify(String(name)).slice(0, 80)}`,
+          retryable: false,
+        });
+        return;
+      }
+      const data = this.data;
+      let bucket = data.bucket;
+      if (!bucket) {
+        bucket = new TokenBucket(rateLimitPerSecond, rateLimitBurst);
+        data.bucket = bucket;
+      }
+      const lease = principalGate.lease(this);
+      const eventName = name as ClientEventName;
+      if (!bucket.take() || !lease.take(eventName)) {
+        metrics.errors.inc({ code: "RATE_LIMITED", surface: "socket" });
+        const wait = Math.max(bucket.waitSeconds(), lease.waitSeconds(eventName));
+        paceRefusal(
+          data,
+          args,
+          {
+            status: "error",
+            code: "RATE_LIMITED",
+            message: "Too many events; back off",
+            retryable: true,
+          },
+          wait * 1000,
+        );
+        return;
+      }
+      // As socket.io's own dispatch would: on the next tick, and not for a socket gone meanwhile.
+      process.nextTick(runEvent, this, run, args);
+    };
+  }
+
+  function onConnection(
+    namespace: NamespaceName,
+    socket: GatewaySocket,
+    onEvent: (this: GatewaySocket, event: unknown[], next: () => void) => void,
+  ) {
     const { principal, expiresAt } = socket.data;
     stats.connected(namespace, principal.id);
     void socket.join(principalRoom(principal.id));
@@ -195,68 +272,25 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
       connectedAt: socket.data.connectedAt,
     });
     log.debug({ socket: socket.id, namespace, principal: principal.id }, "socket connected");
+    socket.use(onEvent.bind(socket));
+    socket.on("error", onSocketError);
+    socket.on("disconnect", onDisconnect);
+    if (expiresAt !== undefined) expiry.add(socket, expiresAt);
+  }
 
-    guardFrames(socket, { logger: log, metrics });
-    const bucket = new TokenBucket(deps.rateLimitPerSecond ?? 200, deps.rateLimitBurst ?? 400);
-    const lease = principalGate.lease(socket);
-    const pacer = new RefusalPacer();
-    socket.use(([event, ...args], next) => {
-      if (!KNOWN_EVENTS.has(event)) {
-        metrics.errors.inc({ code: "INVALID_PAYLOAD", surface: "socket" });
-        return refuse(args, {
-          status: "error",
-          code: "INVALID_PAYLOAD",
-          message: `Unknown event ${JSON.stringify(String(event)).slice(0, 80)}`,
-          retryable: false,
-        });
-      }
-      if (!bucket.take() || !lease.take(event as ClientEventName)) {
-        metrics.errors.inc({ code: "RATE_LIMITED", surface: "socket" });
-        const wait = Math.max(bucket.waitSeconds(), lease.waitSeconds(event as ClientEventName));
-        return pacer.refuse(
-          args,
-          {
-            status: "error",
-            code: "RATE_LIMITED",
-            message: "Too many events; back off",
-            retryable: true,
-          },
-          wait * 1000,
-        );
-      }
-      next();
-    });
-    registerHandlers(
-      { logger: log, metrics, inflight, messaging: deps.messaging, namespace },
-      socket,
-    );
+  function onDisconnect(this: GatewaySocket, reason: string): void {
+    const { principal, expiresAt } = this.data;
+    const namespace = this.nsp.name;
+    if (expiresAt !== undefined) expiry.delete(this, expiresAt);
+    this.data.lease?.release();
+    stats.disconnected(namespace, principal.id, reason);
+    audit.disconnected(this.id, reason);
+    log.debug({ socket: this.id, namespace, reason }, "socket disconnected");
+  }
 
-    let expiry: NodeJS.Timeout | undefined;
-    const armExpiry = () => {
-      if (expiresAt === undefined) return;
-      const left = expiresAt - Date.now();
-      expiry = setTimeout(
-        () => {
-          if (Date.now() < expiresAt) return armExpiry();
-          socket.emit("gateway:error", {
-            code: "AUTH_EXPIRED",
-            message: "The token has expired; reconnect with a fresh one",
-            retryable: false,
-          });
-          socket.disconnect(true);
-        },
-        Math.min(Math.max(0, left), MAX_TIMER_MS),
-      );
-    };
-    armExpiry();
-
-    socket.on("disconnect", (reason) => {
-      clearTimeout(expiry);
-      lease.release();
-      stats.disconnected(namespace, principal.id, reason);
-      audit.disconnected(socket.id, reason);
-      log.debug({ socket: socket.id, namespace, reason }, "socket disconnected");
-    });
+  // Without a listener socket.io prints every protocol violation's stack to stderr.
+  function onSocketError(this: GatewaySocket, err: Error): void {
+    log.debug({ socket: this.id, err: err.message }, "socket error");
   }
 
   let closing: Promise<void> | undefined;
@@ -290,4 +324,8 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
       return closing;
     },
   };
+}
+
+function runEvent(socket: GatewaySocket, run: EventRunner, args: unknown[]): void {
+  if (socket.connected) run(socket, args);
 }

@@ -2,6 +2,8 @@ import type { Namespace, Server, Socket } from "socket.io";
 import type { FanoutBatch } from "../cluster/bus.js";
 import type { Principal } from "../messaging/index.js";
 import type { ClientToServerEvents, ServerToClientEvents } from "../protocol/index.js";
+import type { PrincipalLease } from "./principal-limits.js";
+import type { TokenBucket } from "./rate-limit.js";
 
 /** Events between nodes (serverSideEmit), besides the adapter's own. */
 export type InterServerEvents = {
@@ -15,6 +17,18 @@ export interface SocketData {
   /** Token expiry in ms since epoch, when the token has one. */
   expiresAt: number | undefined;
   connectedAt: number;
+  /**
+   * Per-socket limits state, kept as a few fields allocated on first use rather than objects
+   * with closures on every socket (see server.ts `onConnection`).
+   */
+  lease?: PrincipalLease | undefined;
+  bucket?: TokenBucket | undefined;
+  /** RATE_LIMITED answers held back by refusal-pacer.ts. */
+  heldRefusals?: number;
+  /** The history read last queued (read-queue.ts), while one is queued or running. */
+  reads?: Promise<void> | undefined;
+  /** When the socket last sent an oversized event (frame-guard.ts). */
+  lastOffence?: number;
 }
 
 /** Server-to-client events (PROTOCOL.md section 5, with `gateway:error`). */
