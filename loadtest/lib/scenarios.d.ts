@@ -32,20 +32,11 @@ export declare const SCENARIOS: {
   throughput: { ackedPerSecond: number };
 };
 
-export interface ChatMessage<M> {
-  id: string;
-  sessionId: string;
-  type: "text";
-  content: string;
-  timestamp: number;
-  metadata: M;
-}
-
 export declare function chatMessage<M>(
   id: string,
   sessionId: string,
   content: string,
   metadata: M,
-): ChatMessage<M>;
+): { id: string; sessionId: string; type: "text"; content: string; timestamp: number; metadata: M };
 
 export declare function filler(bytes?: number): string;
