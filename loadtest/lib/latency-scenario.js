@@ -35,11 +35,11 @@ export function latencyScenario(defaults) {
   const config = loadConfig();
   const e = config.env;
   const sockets = e.int("SOCKETS", defaults.sockets);
-  const target = SCENARIOS.latency;
-  const groupSize = Math.max(2, e.int("GROUP_SIZE", target.groupSize));
+  const defined = SCENARIOS.latency;
+  const groupSize = Math.max(2, e.int("GROUP_SIZE", defined.groupSize));
   const rate = e.num("RATE", defaults.rate);
   const warmupMs = e.ms("WARMUP", "30s");
-  const durationMs = e.ms("DURATION", formatDuration(target.durationMs));
+  const durationMs = e.ms("DURATION", formatDuration(defined.durationMs));
   const drainMs = e.ms("DRAIN", "5s");
   const connectSpreadMs = e.ms("CONNECT_SPREAD", "10s");
   const groups = Math.ceil(sockets / groupSize);
@@ -54,8 +54,8 @@ export function latencyScenario(defaults) {
     ? { "message_latency{cross:yes}": [`p(99)<=${e.num("P99_MS", SCENARIOS.crossNode.p99Ms)}`] }
     : {
         message_latency: [
-          `p(50)<=${e.num("P50_MS", target.p50Ms)}`,
-          `p(99)<=${e.num("P99_MS", target.p99Ms)}`,
+          `p(50)<=${e.num("P50_MS", defined.p50Ms)}`,
+          `p(99)<=${e.num("P99_MS", defined.p99Ms)}`,
         ],
       };
 
@@ -71,7 +71,7 @@ export function latencyScenario(defaults) {
     },
     thresholds: Object.assign(latency, {
       // The offered load really was offered: most of RATE x DURATION sent and acked.
-      "sio_acks{event:message}": [`count>=${Math.floor(expectedSent * target.minAckedShare)}`],
+      "sio_acks{event:message}": [`count>=${Math.floor(expectedSent * defined.minAckedShare)}`],
       sio_ack_errors: ["count==0"],
       sio_ack_timeouts: ["count==0"],
       sio_lost_messages: ["count==0"],
