@@ -4,12 +4,18 @@
  * scenarios against a real gateway at a tiny load.
  *
  * - `k6/websockets` is the `ws` package behind k6's browser-style WebSocket API;
- * - `k6/http` is synchronous like k6's, by running each request in a child Node process;
+ * - `k6/http` is synchronous like k6's: a worker thread runs each request while this thread
+ *   waits on a SharedArrayBuffer (`Atomics.wait`), so no process is spawned per request;
  * - `k6/metrics` records every sample so `evaluateThresholds` can judge a scenario's own
  *   `options.thresholds` (counts, percentiles, min/max/avg) the way k6 would.
  */
-import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
+import {
+  MessageChannel,
+  type MessagePort,
+  receiveMessageOnPort,
+  Worker,
+} from "node:worker_threads";
 import { WebSocket as NodeWebSocket } from "ws";
 
 export interface Sample {
@@ -103,31 +109,65 @@ interface ShimResponse {
   json(selector?: string): unknown;
 }
 
+const REQUEST_TIMEOUT_MS = 15_000;
+
+interface Answer {
+  id: number;
+  status: number;
+  body: string;
+}
+
+/** The worker that runs requests, started on first use and never holding the process open. */
+let http: { worker: Worker; signal: Int32Array; port: MessagePort; lastId: number } | undefined;
+
+function httpWorker() {
+  if (http) return http;
+  const signal = new Int32Array(new SharedArrayBuffer(4));
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(new URL("./sync-http-worker.js", import.meta.url), {
+    workerData: { signal, port: port2 },
+    transferList: [port2],
+  });
+  worker.unref();
+  http = { worker, signal, port: port1, lastId: 0 };
+  return http;
+}
+
+/** Waits for the answer to request `id`, dropping answers to earlier requests that timed out. */
+function awaitAnswer(h: NonNullable<typeof http>, id: number): Answer | undefined {
+  const deadline = Date.now() + REQUEST_TIMEOUT_MS + 1_000;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return undefined;
+    Atomics.wait(h.signal, 0, Atomics.load(h.signal, 0), Math.min(left, 50));
+    for (;;) {
+      const got = receiveMessageOnPort(h.port) as { message: Answer } | undefined;
+      if (!got) break;
+      if (got.message.id === id) return got.message;
+    }
+  }
+}
+
 function request(
   method: string,
   url: string,
   body: string | null,
   params?: { headers?: Record<string, string> },
 ): ShimResponse {
-  const script = `
-    let input = "";
-    process.stdin.on("data", (c) => (input += c));
-    process.stdin.on("end", async () => {
-      const r = JSON.parse(input);
-      try {
-        const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body ?? undefined });
-        process.stdout.write(JSON.stringify({ status: res.status, body: await res.text() }));
-      } catch (err) {
-        process.stdout.write(JSON.stringify({ status: 0, body: String(err) }));
-      }
-    });`;
-  const out = execFileSync(process.execPath, ["-e", script], {
-    input: JSON.stringify({ method, url, body, headers: params?.headers ?? {} }),
-    timeout: 15_000,
+  const h = httpWorker();
+  const id = ++h.lastId;
+  h.worker.postMessage({
+    id,
+    method,
+    url,
+    body,
+    headers: params?.headers ?? {},
+    timeoutMs: REQUEST_TIMEOUT_MS,
   });
-  const { status, body: text } = JSON.parse(out.toString()) as { status: number; body: string };
+  const answer = awaitAnswer(h, id) ?? { id, status: 0, body: "request timeout" };
+  const text = answer.body;
   return {
-    status,
+    status: answer.status,
     body: text,
     json(selector?: string) {
       let value: unknown = JSON.parse(text);

@@ -8,6 +8,7 @@
  * `m` is 1 for sends inside the measured window, and only those are counted on either side.
  */
 import { io as connectSocket, type Socket } from "socket.io-client";
+import { chatMessage, filler } from "../../loadtest/lib/scenarios.js";
 import { createTokenVerifier } from "../../src/auth/tokens.js";
 import { serveParent } from "./child.js";
 import { Histogram, nowMs } from "./histogram.js";
@@ -145,7 +146,7 @@ async function connectAll(request: ConnectRequest): Promise<ConnectResult> {
 
 async function run(request: RunRequest): Promise<RunResult> {
   const senders = held.filter((h) => h.send && h.sessionId && h.group === request.group);
-  const content = "x".repeat(request.contentBytes);
+  const content = filler(request.contentBytes);
   const ackHist = new Histogram();
   const errors: Record<string, number> = {};
   let sent = 0;
@@ -171,13 +172,11 @@ async function run(request: RunRequest): Promise<RunResult> {
     outstanding++;
     h.socket.emit(
       "message",
-      {
-        id: `${request.runId}-${workerIndex}-${n++}`,
-        sessionId: h.sessionId,
-        type: "text",
-        content,
-        metadata: { r: request.runId, t, m },
-      },
+      chatMessage(`${request.runId}-${workerIndex}-${n++}`, h.sessionId as string, content, {
+        r: request.runId,
+        t,
+        m,
+      }),
       (ack: { status: string; code?: string }) => {
         outstanding--;
         if (ack?.status === "success") {

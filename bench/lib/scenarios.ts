@@ -215,24 +215,40 @@ async function perTarget(
   return out;
 }
 
+/** One measured run per rate in `timing.rates`, in order. */
+async function runRates(
+  ctx: Context,
+  target: Target,
+  group: string,
+  placed: Placed[],
+  timing: { rates: number[]; warmupMs: number; measureMs: number },
+  describe: (rate: number) => string,
+): Promise<Measured[]> {
+  const runs: Measured[] = [];
+  for (const rate of timing.rates) {
+    ctx.label = `${group.replace(`${target.kind}-`, "")} · ${target.kind} · ${describe(rate)}`;
+    const { warmupMs, measureMs } = timing;
+    const run = { mode: "rate" as const, window: 0, rate, warmupMs, measureMs };
+    runs.push(await runMeasured(ctx, target, group, placed, run));
+  }
+  return runs;
+}
+
 async function latency(ctx: Context) {
   const p = ctx.profile.latency;
   return perTarget(
     ctx,
     "latency",
     (kind) => pairs(ctx, `l${kind[0]}`, p.sockets / 2, 0),
-    async (target, group, placed) => {
-      ctx.label = `latency · ${target.kind} · ${p.rate.toLocaleString("en")} msg/s`;
-      return [
-        await runMeasured(ctx, target, group, placed, {
-          mode: "rate",
-          window: 0,
-          rate: p.rate,
-          warmupMs: p.warmupMs,
-          measureMs: p.measureMs,
-        }),
-      ];
-    },
+    (target, group, placed) =>
+      runRates(
+        ctx,
+        target,
+        group,
+        placed,
+        { ...p, rates: [p.rate] },
+        (rate) => `${rate.toLocaleString("en")} msg/s`,
+      ),
   );
 }
 
@@ -306,22 +322,15 @@ async function fanout(ctx: Context) {
       }
       return placed;
     },
-    async (target, group, placed) => {
-      const runs: Measured[] = [];
-      for (const rate of p.rates) {
-        ctx.label = `fanout · ${target.kind} · ${rate} msg/s to ${p.members}-member sessions`;
-        runs.push(
-          await runMeasured(ctx, target, group, placed, {
-            mode: "rate",
-            window: 0,
-            rate,
-            warmupMs: p.warmupMs,
-            measureMs: p.measureMs,
-          }),
-        );
-      }
-      return runs;
-    },
+    (target, group, placed) =>
+      runRates(
+        ctx,
+        target,
+        group,
+        placed,
+        p,
+        (rate) => `${rate} msg/s to ${p.members}-member sessions`,
+      ),
   );
 }
 
@@ -345,22 +354,15 @@ async function crossNode(ctx: Context) {
       ctx,
       "cross-node",
       (kind) => pairs(ctx, `x${kind[0]}`, p.pairs, 1),
-      async (target, group, placed) => {
-        const runs: Measured[] = [];
-        for (const rate of p.rates) {
-          ctx.label = `cross-node · ${target.kind} · ${rate.toLocaleString("en")} msg/s A → B`;
-          runs.push(
-            await runMeasured(ctx, target, group, placed, {
-              mode: "rate",
-              window: 0,
-              rate,
-              warmupMs: p.warmupMs,
-              measureMs: p.measureMs,
-            }),
-          );
-        }
-        return runs;
-      },
+      (target, group, placed) =>
+        runRates(
+          ctx,
+          target,
+          group,
+          placed,
+          p,
+          (rate) => `${rate.toLocaleString("en")} msg/s A → B`,
+        ),
     );
   } finally {
     for (const kind of KINDS) {

@@ -12,6 +12,7 @@ import http from "k6/http";
 import { Counter, Trend } from "k6/metrics";
 import { clearTimeout, setTimeout } from "k6/timers";
 import { WebSocket } from "k6/websockets";
+import { chatMessage } from "./scenarios.js";
 import { SioClient, websocketUrl } from "./sio-protocol.js";
 import { envReader, jwtClaims, jwtSigningInput, SeqTracker, safeId, trimBase } from "./util.js";
 
@@ -250,14 +251,12 @@ let sentCount = 0;
 export function sendChatMessage(handle, sessionId, config, extra, done) {
   sentCount++;
   const vu = exec.vu.idInTest;
-  const message = {
-    id: safeId(config.runId, vu, sentCount),
+  const message = chatMessage(
+    safeId(config.runId, vu, sentCount),
     sessionId,
-    content: extra?.content || `load ${sentCount} from vu ${vu}`,
-    type: "text",
-    timestamp: Date.now(),
-    metadata: { node: handle.node },
-  };
+    extra?.content || `load ${sentCount} from vu ${vu}`,
+    { node: handle.node },
+  );
   metrics.messagesSent.add(1);
   handle.socket.request("message", message, { timeoutMs: config.ackTimeoutMs }, (err, res, rtt) => {
     const ack = recordAck(err, res, rtt, { event: "message" });

@@ -30,16 +30,18 @@ import {
   scenarioElapsed,
   setupGroups,
 } from "../lib/k6-socket.js";
+import { SCENARIOS } from "../lib/scenarios.js";
 import { formatDuration, pickNode } from "../lib/util.js";
 
 const config = loadConfig();
 const e = config.env;
-const CONNECTIONS = e.int("CONNECTIONS", 10000);
-const START = e.int("START_CONNECTIONS", 1000);
+const TARGET = SCENARIOS.connections;
+const CONNECTIONS = e.int("CONNECTIONS", TARGET.sockets);
+const START = e.int("START_CONNECTIONS", TARGET.startSockets);
 const PER_VU = e.int("SOCKETS_PER_VU", 100);
 const START_HOLD = e.ms("START_HOLD", "30s");
 const RAMP = e.ms("RAMP", "3m");
-const HOLD = e.ms("HOLD", "5m");
+const HOLD = e.ms("HOLD", formatDuration(TARGET.holdMs));
 const SESSIONS = e.int("SESSIONS", 100);
 const PING_EVERY = e.ms("PING_EVERY", "30s");
 const START_VUS = Math.max(1, Math.ceil(START / PER_VU));
@@ -66,7 +68,7 @@ export const options = {
     sio_connected: [`count>=${PEAK_VUS * PER_VU}`],
     sio_connect_errors: ["count==0"],
     sio_unexpected_disconnects: ["count==0"],
-    sio_connect_time: ["p(95)<=1000", "p(99)<=3000"],
+    sio_connect_time: [`p(95)<=${TARGET.connectP95Ms}`, `p(99)<=${TARGET.connectP99Ms}`],
     "sio_ack_timeouts{event:ping}": ["count==0"],
   },
 };

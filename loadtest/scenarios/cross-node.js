@@ -11,11 +11,12 @@
  * `message_latency{cross:yes}`.
  */
 import { latencyScenario } from "../lib/latency-scenario.js";
+import { SCENARIOS } from "../lib/scenarios.js";
 
 const scenario = latencyScenario({
   name: "cross_node",
-  sockets: 2000,
-  rate: 2000,
+  sockets: SCENARIOS.crossNode.sockets,
+  rate: SCENARIOS.crossNode.rate,
   crossNode: true,
 });
 

@@ -10,11 +10,12 @@
  * plus the connection settings of lib/k6-socket.js (BASE_URL, BASE_URLS, tokens).
  */
 import { latencyScenario } from "../lib/latency-scenario.js";
+import { SCENARIOS } from "../lib/scenarios.js";
 
 const scenario = latencyScenario({
   name: "message_latency",
-  sockets: 2000,
-  rate: 1000,
+  sockets: SCENARIOS.latency.sockets,
+  rate: SCENARIOS.latency.rate,
   crossNode: false,
 });
 
