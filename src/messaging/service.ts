@@ -5,22 +5,18 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
-import type {
-  AppendResult,
-  Context,
-  ContextUpdatePayload,
-  ContextWriteResult,
-  MessageInput,
-  Session,
+import {
+  type AppendResult,
+  type Context,
+  type ContextUpdatePayload,
+  type ContextWriteResult,
+  DEFAULT_PAGE_LIMIT,
+  type MessageInput,
+  type Session,
 } from "../protocol/index.js";
 import { createAppendBatcher } from "./append-batcher.js";
 import { getContexts, updateContext } from "./contexts.js";
-import {
-  checkMessageRules,
-  DEFAULT_PAGE,
-  type MessagePageResult,
-  readMessages,
-} from "./messages.js";
+import { checkMessageRules, type MessagePageResult, readMessages } from "./messages.js";
 import {
   addMember,
   type CreateSessionInput,
@@ -109,7 +105,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       if (message) publish("message", () => publisher.message(message, origin?.socketId));
       return result;
     },
-    readMessages: (caller, sessionId, afterSeq, limit = DEFAULT_PAGE) =>
+    readMessages: (caller, sessionId, afterSeq, limit = DEFAULT_PAGE_LIMIT) =>
       readMessages(pool, caller, sessionId, afterSeq, limit, deps.historyPageMaxBytes),
     async updateContext(caller, input, origin) {
       const context = await updateContext(pool, caller, input);

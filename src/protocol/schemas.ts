@@ -10,6 +10,7 @@ import {
   MAX_JSON_DEPTH,
   UNSTORABLE_TEXT_MESSAGE,
 } from "./json-rules.js";
+import { MAX_PAGE_LIMIT } from "./limits.js";
 
 /** 1–64 chars of `[A-Za-z0-9_-]`: message and session ids. */
 export const Id = z
@@ -124,7 +125,7 @@ export type LeaveSessionPayload = z.infer<typeof LeaveSessionPayload>;
 export const SyncPayload = z.strictObject({
   sessionId: Id,
   afterSeq: z.number().int().nonnegative(),
-  limit: z.number().int().min(1).max(500).optional(),
+  limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).optional(),
 });
 export type SyncPayload = z.infer<typeof SyncPayload>;
 
