@@ -94,7 +94,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
   const messaging = createMessaging({
     db: database.db,
-    pool: database.pool,
     maxContentBytes: config.maxContentBytes,
     historyPageMaxBytes: config.historyPageMaxBytes,
     logger: logger.child({ module: "messaging" }),

@@ -16,7 +16,7 @@ let messaging: Messaging;
 
 beforeAll(async () => {
   tdb = await createTestDatabase({ max: 2 });
-  messaging = createMessaging({ db: tdb.db, pool: tdb.pool, maxContentBytes: 65_536 });
+  messaging = createMessaging({ db: tdb.db, maxContentBytes: 65_536 });
 });
 afterAll(async () => {
   await tdb?.drop();

@@ -3,7 +3,8 @@ import pg from "pg";
 import type { Logger } from "pino";
 import * as schema from "./schema.js";
 
-export type Db = NodePgDatabase<typeof schema>;
+/** drizzle over the pool; `db.$client` is that pool, for the few statements written in SQL. */
+export type Db = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 
 export interface DatabaseOptions {
   /** Postgres connection string. */

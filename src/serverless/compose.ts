@@ -74,7 +74,6 @@ export function createPublishingMessaging(
   });
   const messaging = createMessaging({
     db: database.db,
-    pool: database.pool,
     maxContentBytes: config.maxContentBytes,
     logger: logger.child({ module: "messaging" }),
     publisher,
