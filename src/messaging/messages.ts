@@ -1,3 +1,9 @@
+/**
+ * Appending and reading messages: the hot path, so written in SQL rather than with drizzle. Each
+ * statement is named (prepared once per connection), timestamps come back as ms computed in the
+ * database, and the append and page statements (CTEs, row locks, window sums) have no builder
+ * form that reads as well.
+ */
 import type pg from "pg";
 import {
   type AppendResult,
