@@ -4,8 +4,7 @@
  */
 import os from "node:os";
 import { z } from "zod";
-import { DEFAULT_PAGE_BYTES } from "./protocol/limits.js";
-import { DEFAULT_MAX_CONTENT_BYTES } from "./protocol/schemas.js";
+import { DEFAULT_MAX_CONTENT_BYTES, DEFAULT_PAGE_BYTES } from "./protocol/limits.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })

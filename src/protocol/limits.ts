@@ -3,6 +3,13 @@
  * it is checked, documented or defaulted. No imports, so the SDK and the edge bundle can take it.
  */
 
+/** Default largest message `content` in UTF-8 bytes (MAX_CONTENT_BYTES). */
+export const DEFAULT_MAX_CONTENT_BYTES = 65_536;
+/** Largest message `metadata`, serialized, in UTF-8 bytes. */
+export const MAX_METADATA_BYTES = 16_384;
+/** Largest `contextData`, serialized, in UTF-8 bytes. */
+export const MAX_CONTEXT_BYTES = 262_144;
+
 /** Messages in one history page (`GET …/messages`, `sync`) when the caller names no `limit`. */
 export const DEFAULT_PAGE_LIMIT = 100;
 /** Most messages one history page may ask for. */

@@ -44,10 +44,6 @@ export const MessageType = z.enum([
 ]);
 export type MessageType = z.infer<typeof MessageType>;
 
-export const DEFAULT_MAX_CONTENT_BYTES = 65_536;
-export const MAX_METADATA_BYTES = 16_384;
-export const MAX_CONTEXT_BYTES = 262_144;
-
 const encoder = new TextEncoder();
 export function utf8Bytes(value: string): number {
   return encoder.encode(value).length;
