@@ -335,7 +335,6 @@ async function main() {
     );
     const messaging = createMessaging({
       db: database.db,
-      pool: database.pool,
       maxContentBytes: 65_536,
     });
     const facts = await serverFacts(database.pool);

@@ -4,7 +4,7 @@
  */
 import os from "node:os";
 import { z } from "zod";
-import { DEFAULT_MAX_CONTENT_BYTES } from "./protocol/schemas.js";
+import { DEFAULT_MAX_CONTENT_BYTES, DEFAULT_PAGE_BYTES } from "./protocol/limits.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
@@ -66,7 +66,7 @@ export const EnvSchema = z.object({
   /** Milliseconds a binary packet may stay incomplete before the connection is closed. */
   SOCKET_BINARY_TIMEOUT_MS: int(100, 600_000).default(5_000),
   /** Bytes of content and metadata in one history page (sync, join catch-up, HTTP); at least one message. */
-  HISTORY_PAGE_MAX_BYTES: int(1_024, 104_857_600).default(1_048_576),
+  HISTORY_PAGE_MAX_BYTES: int(1_024, 104_857_600).default(DEFAULT_PAGE_BYTES),
   /** HTTP history reads running at once on this node; as many more wait, the rest get 503. */
   HTTP_HISTORY_CONCURRENCY: int(1, 1_000).default(8),
   /** Events per second one principal may send across its sockets on a node (burst: twice this). */

@@ -20,6 +20,7 @@ import { createMessaging, type Messaging } from "./messaging/index.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metrics-server.js";
+import { maxBodyBytes } from "./protocol/limits.js";
 import { createAuditPruner } from "./realtime/audit.js";
 import { enableFlyReplay } from "./realtime/fly-replay.js";
 import { perSecond } from "./realtime/rate-limit.js";
@@ -93,7 +94,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
   const messaging = createMessaging({
     db: database.db,
-    pool: database.pool,
     maxContentBytes: config.maxContentBytes,
     historyPageMaxBytes: config.historyPageMaxBytes,
     logger: logger.child({ module: "messaging" }),
@@ -113,7 +113,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     metrics,
     devTokens: config.devTokens,
-    maxBodyBytes: config.maxContentBytes * 2 + 32_768,
+    maxBodyBytes: maxBodyBytes(config.maxContentBytes),
     historyConcurrency: config.httpHistoryConcurrency,
     corsOrigins: config.corsOrigins,
     serveMetrics: config.metricsPort === undefined && !config.production,

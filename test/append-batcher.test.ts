@@ -24,7 +24,7 @@ let messaging: Messaging;
 
 beforeAll(async () => {
   tdb = await createTestDatabase({ max: 10 });
-  messaging = createMessaging({ db: tdb.db, pool: tdb.pool, maxContentBytes: 65_536 });
+  messaging = createMessaging({ db: tdb.db, maxContentBytes: 65_536 });
 });
 afterAll(async () => {
   await tdb.drop();
@@ -213,7 +213,6 @@ describe("cross-session group commit", () => {
     const acked = new Map<string, number[]>();
     const local = createMessaging({
       db: tdb.db,
-      pool: tdb.pool,
       maxContentBytes: 65_536,
       publisher: {
         message: (m) => {

@@ -76,7 +76,7 @@ describe("cluster", () => {
     onA.on("session:head", (h: SessionHead) => heads.a?.push(h));
     onB.on("session:head", (h: SessionHead) => heads.b?.push(h));
     // A writer that commits and then publishes nowhere: a node that died after commit.
-    const silent = createMessaging({ db: db.db, pool: db.pool, maxContentBytes: 65_536 });
+    const silent = createMessaging({ db: db.db, maxContentBytes: 65_536 });
     await silent.sendMessage(alice, {
       id: "lost-1",
       sessionId: session.id,
@@ -219,7 +219,7 @@ describe("cluster", () => {
     );
     // Seq 1 is committed by a writer that publishes nowhere, seq 2 at once through node a, both
     // just after node b's positioning pass read the table (so only a later pass can tell).
-    const silent = createMessaging({ db: db.db, pool: db.pool, maxContentBytes: 65_536 });
+    const silent = createMessaging({ db: db.db, maxContentBytes: 65_536 });
     const message = (id: string) => ({
       id,
       sessionId: session.id,

@@ -25,7 +25,7 @@ let metrics: Metrics;
 
 beforeAll(async () => {
   tdb = await createTestDatabase({ max: 10 });
-  messaging = createMessaging({ db: tdb.db, pool: tdb.pool, maxContentBytes: MAX_CONTENT_BYTES });
+  messaging = createMessaging({ db: tdb.db, maxContentBytes: MAX_CONTENT_BYTES });
   tokens = createTokenVerifier({ secret: SECRET });
   silent = createLogger({ level: "silent", nodeId: "test" });
   metrics = createMetrics({ nodeId: "test" });

@@ -28,7 +28,6 @@ beforeAll(async () => {
   tdb = await createTestDatabase({ max: 25 });
   messaging = createMessaging({
     db: tdb.db,
-    pool: tdb.pool,
     maxContentBytes: 65_536,
     publisher: recorder,
   });

@@ -3,7 +3,8 @@ import pg from "pg";
 import type { Logger } from "pino";
 import * as schema from "./schema.js";
 
-export type Db = NodePgDatabase<typeof schema>;
+/** drizzle over the pool; `db.$client` is that pool, for the few statements written in SQL. */
+export type Db = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 
 export interface DatabaseOptions {
   /** Postgres connection string. */
@@ -38,9 +39,20 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// Postgres bigint (int8) and numeric come back as strings by default; every bigint we store
-// (seq, ms timestamps) fits in a double, so parse them once here.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+const parseInt8 = (value: string) => Number.parseInt(value, 10);
+
+/**
+ * This pool's type parsers. Postgres bigint (int8) comes back as a string by default; every bigint
+ * we store (seq, ms timestamps) fits in a double, so this pool parses it as a number. Set on the
+ * pool rather than with `pg.types.setTypeParser`, which would change every pg client in the
+ * process (the cluster adapter's, a library's) as a side effect of importing this file.
+ */
+export const POOL_TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === pg.types.builtins.INT8 && format !== "binary"
+      ? parseInt8
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
+};
 
 /** Opens a pool and wraps it in drizzle. The pool never throws from an idle client's error. */
 export function createDatabase(options: DatabaseOptions): Database {
@@ -50,6 +62,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     max: options.max ?? 10,
     application_name: options.applicationName ?? "tkr-gateway",
     keepAlive: true,
+    types: POOL_TYPES,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     ...(timeoutMs > 0

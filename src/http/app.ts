@@ -6,11 +6,13 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
+import { z } from "zod";
 import type { TokenVerifier } from "../auth/tokens.js";
 import { isUnavailable, type Messaging } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics, SocketCounters } from "../observability/metrics.js";
 import { GatewayError } from "../protocol/index.js";
+import { defineRoute, RouteRegistry } from "./api-route.js";
 import { errorResponse, noRoute } from "./errors.js";
 import { buildOpenApiDocument, docsPage } from "./openapi.js";
 import type { HttpRateLimiter } from "./rate-limit.js";
@@ -53,10 +55,34 @@ export interface HttpAppDeps {
   mount?: (app: Hono<AppEnv>) => void;
 }
 
+const SocketMetrics = z.object({
+  total_connections: z.number(),
+  active_connections: z.number(),
+  peak_connections: z.number(),
+  reconnections: z.number(),
+  failed_connections: z.number(),
+  messages_sent: z.number(),
+  messages_received: z.number(),
+  errors: z.object({
+    auth_errors: z.number(),
+    network_errors: z.number(),
+    timeout_errors: z.number(),
+    server_errors: z.number(),
+  }),
+});
+
+const Readiness = z.object({
+  status: z.enum(["ready", "not ready"]),
+  ready: z.boolean(),
+  checks: z.record(z.string(), z.boolean()),
+});
+
 export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const log = deps.logger.child({ module: "http" });
-  const openapi = buildOpenApiDocument();
+  const registry = new RouteRegistry();
+  const add = (route: Parameters<RouteRegistry["register"]>[2]) =>
+    registry.register(app, "", route);
   const docs = docsPage("/docs/assets");
 
   app.use("*", requestId());
@@ -110,34 +136,102 @@ export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
   });
   app.notFound(noRoute);
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", async (c) => {
-    const report = deps.readiness ? await deps.readiness() : { ready: true, checks: {} };
-    return c.json(
-      { status: report.ready ? "ready" : "not ready", ...report },
-      report.ready ? 200 : 503,
-    );
-  });
+  add(
+    defineRoute({
+      method: "get",
+      path: "/healthz",
+      summary: "200 while the process runs",
+      responses: { 200: { description: "alive", schema: z.object({ status: z.literal("ok") }) } },
+      handler: (c) => c.json({ status: "ok" }),
+    }),
+  );
+  add(
+    defineRoute({
+      method: "get",
+      path: "/readyz",
+      summary: "200 when the database answers and the cluster listener is up",
+      responses: {
+        200: { description: "ready", schema: Readiness },
+        503: { description: "not ready", schema: Readiness },
+      },
+      async handler(c) {
+        const report = deps.readiness ? await deps.readiness() : { ready: true, checks: {} };
+        return c.json(
+          { status: report.ready ? "ready" : "not ready", ...report },
+          report.ready ? 200 : 503,
+        );
+      },
+    }),
+  );
   if (deps.serveMetrics !== false) {
-    app.get("/metrics", async (c) => {
-      if (!deps.metrics) return errorResponse(c, "NOT_FOUND", "Metrics are off");
-      const body = await deps.metrics.registry.metrics();
-      return c.body(body, 200, { "content-type": deps.metrics.registry.contentType });
-    });
-    app.get("/metrics/socket", (c) => {
-      if (!deps.socketCounters)
-        return errorResponse(c, "NOT_FOUND", "No Socket.IO server runs here");
-      return c.json(deps.socketCounters());
-    });
+    add(
+      defineRoute({
+        method: "get",
+        path: "/metrics",
+        summary: "Prometheus metrics",
+        responses: {
+          200: { description: "text", schema: z.string(), contentType: "text/plain" },
+          404: { description: "NOT_FOUND: metrics are off" },
+        },
+        async handler(c) {
+          if (!deps.metrics) return errorResponse(c, "NOT_FOUND", "Metrics are off");
+          const body = await deps.metrics.registry.metrics();
+          return c.body(body, 200, { "content-type": deps.metrics.registry.contentType });
+        },
+      }),
+    );
+    add(
+      defineRoute({
+        method: "get",
+        path: "/metrics/socket",
+        summary: "This node's Socket.IO counters",
+        responses: {
+          200: { description: "counters", schema: SocketMetrics },
+          404: { description: "NOT_FOUND: no Socket.IO server runs here" },
+        },
+        handler(c) {
+          if (!deps.socketCounters)
+            return errorResponse(c, "NOT_FOUND", "No Socket.IO server runs here");
+          return c.json(deps.socketCounters());
+        },
+      }),
+    );
   } else {
-    // Answered here rather than by the web UI's fallback, which would serve index.html.
-    app.get("/metrics/*", (c) => errorResponse(c, "NOT_FOUND", "No metrics on this port"));
-    app.get("/metrics", (c) => errorResponse(c, "NOT_FOUND", "No metrics on this port"));
+    // Not routes of this app (so not in its document): answered here rather than by the web UI's
+    // fallback, which would serve index.html.
+    const noMetrics = (c: Parameters<typeof errorResponse>[0]) =>
+      errorResponse(c, "NOT_FOUND", "No metrics on this port");
+    app.use("/metrics/*", async (c, next) =>
+      c.req.method === "GET" || c.req.method === "HEAD" ? noMetrics(c) : next(),
+    );
+    app.use("/metrics", async (c, next) =>
+      c.req.method === "GET" || c.req.method === "HEAD" ? noMetrics(c) : next(),
+    );
   }
-  app.get("/openapi.json", (c) => c.json(openapi));
-  app.get("/docs", (c) => c.html(docs));
+  add(
+    defineRoute({
+      method: "get",
+      path: "/openapi.json",
+      summary: "This document",
+      responses: { 200: { description: "OpenAPI 3.1 document", schema: z.object({}).loose() } },
+      handler: (c) => c.json(openapi),
+    }),
+  );
+  add(
+    defineRoute({
+      method: "get",
+      path: "/docs",
+      summary: "This document rendered by Swagger UI",
+      responses: {
+        200: { description: "HTML page", schema: z.string(), contentType: "text/html" },
+      },
+      handler: (c) => c.html(docs),
+    }),
+  );
 
-  app.route("/v1", createV1Routes(deps));
+  app.route("/v1", createV1Routes(deps, registry));
+  // Built after every route is registered, from the same declarations.
+  const openapi = buildOpenApiDocument(registry.routes);
   deps.mount?.(app);
   return app;
 }

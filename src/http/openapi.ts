@@ -1,165 +1,40 @@
 /**
- * The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with.
+ * The OpenAPI 3.1 document, made from the route declarations the app registered (`api-route.ts`):
+ * the same zod schemas validate the requests, so the document cannot drift from the routes.
  */
 import { z } from "zod";
-import {
-  AddMemberRequest,
-  AppendResult,
-  Context,
-  ContextWriteResult,
-  CreateSessionRequest,
-  DevTokenRequest,
-  ERROR_CODES,
-  MessageBody,
-  MessagePage,
-  PutContextRequest,
-  Session,
-} from "../protocol/index.js";
-import { MessagesQuery } from "./routes.js";
-
-interface RouteDoc {
-  method: "get" | "post" | "put" | "delete";
-  path: string;
-  summary: string;
-  auth?: boolean;
-  body?: z.ZodType;
-  query?: z.ZodObject;
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
-}
+import { ERROR_CODES } from "../protocol/index.js";
+import type { DocumentedRoute, ResponseSpec } from "./api-route.js";
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
 
-const ErrorBody = z.object({
+export const ErrorBody = z.object({
   error: z.object({ code: z.enum(ERROR_CODES as [string, ...string[]]), message: z.string() }),
   requestId: z.string().nullable(),
 });
 
-const SocketMetrics = z.object({
-  total_connections: z.number(),
-  active_connections: z.number(),
-  peak_connections: z.number(),
-  reconnections: z.number(),
-  failed_connections: z.number(),
-  messages_sent: z.number(),
-  messages_received: z.number(),
-  errors: z.object({
-    auth_errors: z.number(),
-    network_errors: z.number(),
-    timeout_errors: z.number(),
-    server_errors: z.number(),
-  }),
-});
+/** Errors every /v1 route can answer besides its own: documented on each. */
+const V1_ERRORS: Record<number, ResponseSpec> = {
+  429: { description: "RATE_LIMITED: too many requests; retry after Retry-After seconds" },
+  503: { description: "UNAVAILABLE: the database cannot be reached; nothing was stored" },
+};
 
-const ROUTES: RouteDoc[] = [
-  {
-    method: "get",
-    path: "/healthz",
-    summary: "200 while the process runs",
-    responses: { 200: { description: "alive" } },
-  },
-  {
-    method: "get",
-    path: "/readyz",
-    summary: "200 when the database answers and the cluster listener is up",
-    responses: { 200: { description: "ready" }, 503: { description: "not ready" } },
-  },
-  {
-    method: "get",
-    path: "/metrics",
-    summary: "Prometheus metrics",
-    responses: { 200: { description: "text" } },
-  },
-  {
-    method: "get",
-    path: "/metrics/socket",
-    summary: "This node's Socket.IO counters",
-    responses: { 200: { description: "counters", schema: SocketMetrics } },
-  },
-  {
-    method: "post",
-    path: "/v1/dev/token",
-    summary: "Issue a dev token (only when AUTH_DEV_TOKENS=true; 404 otherwise)",
-    auth: false,
-    body: DevTokenRequest,
-    responses: { 200: { description: "token", schema: z.object({ token: z.string() }) } },
-  },
-  {
-    method: "post",
-    path: "/v1/sessions",
-    summary: "Create a session; the caller becomes a member",
-    body: CreateSessionRequest,
-    responses: { 201: { description: "created", schema: Session } },
-  },
-  {
-    method: "get",
-    path: "/v1/sessions/{id}",
-    summary: "A session with its members and head seq",
-    responses: { 200: { description: "session", schema: Session } },
-  },
-  {
-    method: "post",
-    path: "/v1/sessions/{id}/members",
-    summary: "Add a member",
-    body: AddMemberRequest,
-    responses: { 201: { description: "added" } },
-  },
-  {
-    method: "delete",
-    path: "/v1/sessions/{id}/members/{principalId}",
-    summary: "Remove a member; their sockets leave the room on every node",
-    responses: { 204: { description: "removed" } },
-  },
-  {
-    method: "get",
-    path: "/v1/sessions/{id}/messages",
-    summary: "Messages with seq > afterSeq, oldest first",
-    query: MessagesQuery,
-    responses: { 200: { description: "page", schema: MessagePage } },
-  },
-  {
-    method: "post",
-    path: "/v1/sessions/{id}/messages",
-    summary: "Store and broadcast a message (idempotent by id)",
-    body: MessageBody,
-    responses: {
-      201: { description: "stored", schema: AppendResult },
-      200: { description: "duplicate of an earlier send", schema: AppendResult },
-    },
-  },
-  {
-    method: "get",
-    path: "/v1/sessions/{id}/contexts",
-    summary: "Every context of the session",
-    responses: {
-      200: { description: "contexts", schema: z.object({ contexts: z.array(Context) }) },
-    },
-  },
-  {
-    method: "get",
-    path: "/v1/sessions/{id}/contexts/{contextId}",
-    summary: "One context",
-    responses: { 200: { description: "context", schema: Context } },
-  },
-  {
-    method: "put",
-    path: "/v1/sessions/{id}/contexts/{contextId}",
-    summary: "Create or update a context, optionally only at expectedVersion",
-    body: PutContextRequest,
-    responses: { 200: { description: "written", schema: ContextWriteResult } },
-  },
-];
+function responseDoc(spec: ResponseSpec, errorBody: boolean): Record<string, unknown> {
+  const schema = spec.schema ?? (errorBody ? ErrorBody : undefined);
+  if (!schema) return { description: spec.description };
+  return {
+    description: spec.description,
+    content: { [spec.contentType ?? "application/json"]: { schema: json(schema) } },
+  };
+}
 
-export function buildOpenApiDocument(): Record<string, unknown> {
+export function buildOpenApiDocument(routes: readonly DocumentedRoute[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of ROUTES) {
+  for (const route of routes) {
+    const v1 = route.fullPath.startsWith("/v1");
     const parameters: unknown[] = [];
-    for (const name of route.path.match(/\{(\w+)\}/g) ?? []) {
-      parameters.push({
-        name: name.slice(1, -1),
-        in: "path",
-        required: true,
-        schema: { type: "string" },
-      });
+    for (const [name, spec] of Object.entries(route.params ?? {})) {
+      parameters.push({ name, in: "path", required: true, schema: json(spec.schema) });
     }
     if (route.query) {
       for (const [name, schema] of Object.entries(route.query.shape)) {
@@ -167,23 +42,25 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       }
     }
     const responses: Record<string, unknown> = {};
-    for (const [status, response] of Object.entries(route.responses)) {
-      responses[status] = {
-        description: response.description,
-        ...(response.schema
-          ? { content: { "application/json": { schema: json(response.schema) } } }
-          : {}),
-      };
+    for (const [status, spec] of Object.entries(route.responses)) {
+      responses[status] = responseDoc(spec, Number(status) >= 400);
     }
-    const secured = route.path.startsWith("/v1") && route.auth !== false;
-    if (route.path.startsWith("/v1")) {
+    if (v1) {
+      if (route.body) {
+        responses[413] ??= responseDoc({ description: "TOO_LARGE: the body is too large" }, true);
+      }
+      for (const [status, spec] of Object.entries(V1_ERRORS)) {
+        responses[status] ??= responseDoc(spec, true);
+      }
       responses.default = {
         description: "Error (400, 401, 403, 404, 409, 413, 429, 503, 500)",
         content: { "application/json": { schema: json(ErrorBody) } },
       };
     }
-    paths[route.path] ??= {};
-    (paths[route.path] as Record<string, unknown>)[route.method] = {
+    const secured = route.auth ?? v1;
+    const path = route.fullPath.replace(/:(\w+)/g, "{$1}");
+    paths[path] ??= {};
+    (paths[path] as Record<string, unknown>)[route.method] = {
       summary: route.summary,
       ...(parameters.length ? { parameters } : {}),
       ...(route.body

@@ -1,6 +1,6 @@
 /**
- * The `/v1` routes (PROTOCOL.md section 8). Every one goes through the messaging core; the route
- * table in `openapi.ts` documents the same schemas.
+ * The `/v1` routes (PROTOCOL.md section 8). Every one goes through the messaging core; each is
+ * declared once (`defineRoute`), and its schemas both validate requests and make the document.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -8,24 +8,31 @@ import type { TokenVerifier } from "../auth/tokens.js";
 import type { Messaging, Principal } from "../messaging/index.js";
 import {
   AddMemberRequest,
+  AppendResult,
+  Context,
   ContextId,
+  ContextWriteResult,
   CreateSessionRequest,
+  DEFAULT_PAGE_LIMIT,
   DevTokenRequest,
   GatewayError,
   Id,
+  MAX_PAGE_LIMIT,
   MessageBody,
+  MessagePage,
   PrincipalId,
   PutContextRequest,
+  Session,
 } from "../protocol/index.js";
+import { defineRoute, type RouteRegistry } from "./api-route.js";
 import { ConcurrencyGate } from "./concurrency.js";
-import { jsonBody, parseOrThrow } from "./errors.js";
 import type { HttpRateLimiter } from "./rate-limit.js";
 
 export type AppEnv = { Variables: { requestId: string; principal: Principal } };
 
 export const MessagesQuery = z.strictObject({
   afterSeq: z.coerce.number().int().nonnegative().default(0),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
 });
 
 export interface RoutesDeps {
@@ -37,25 +44,47 @@ export interface RoutesDeps {
   rateLimiter?: HttpRateLimiter;
 }
 
-export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
+const sessionId = { schema: Id, what: "session id" };
+const principalId = { schema: PrincipalId, what: "principal id" };
+const contextId = { schema: ContextId, what: "context id" };
+
+export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<AppEnv> {
   const { messaging, tokens } = deps;
   const v1 = new Hono<AppEnv>();
+  const add = (route: Parameters<RouteRegistry["register"]>[2]) =>
+    registry.register(v1, "/v1", route);
 
-  if (deps.devTokens) {
-    v1.post("/dev/token", async (c) => {
-      const body = parseOrThrow(DevTokenRequest, await jsonBody(c));
-      const token = await tokens.sign(body);
-      // Verified like any other token, so a kind that disagrees with the recorded one is refused.
-      await tokens.verify(token);
-      return c.json({ token });
-    });
-  } else {
-    // Answered before the auth middleware below, which would otherwise make it 401: with dev
-    // tokens off the route does not exist (PROTOCOL.md section 2), token or not.
-    v1.post("/dev/token", (c) => {
-      throw new GatewayError("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`);
-    });
-  }
+  const devTokenSummary = "Issue a dev token (only when AUTH_DEV_TOKENS=true; 404 otherwise)";
+  add(
+    deps.devTokens
+      ? defineRoute({
+          method: "post",
+          path: "/dev/token",
+          summary: devTokenSummary,
+          auth: false,
+          body: DevTokenRequest,
+          responses: { 200: { description: "token", schema: z.object({ token: z.string() }) } },
+          async handler(c, { body }) {
+            const token = await tokens.sign(body);
+            // Verified like any other token, so a kind that disagrees with the recorded one is
+            // refused.
+            await tokens.verify(token);
+            return c.json({ token });
+          },
+        })
+      : // Registered before the auth middleware below, which would otherwise make it 401: with
+        // dev tokens off the route does not exist (PROTOCOL.md section 2), token or not.
+        defineRoute({
+          method: "post",
+          path: "/dev/token",
+          summary: devTokenSummary,
+          auth: false,
+          responses: {},
+          handler(c) {
+            throw new GatewayError("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`);
+          },
+        }),
+  );
 
   v1.use("*", async (c, next) => {
     const { principal } = await tokens.verify(c.req.header("authorization"));
@@ -64,79 +93,176 @@ export function createV1Routes(deps: RoutesDeps): Hono<AppEnv> {
   });
   if (deps.rateLimiter) v1.use("*", deps.rateLimiter.byPrincipal);
 
-  const sessionId = (c: { req: { param(name: "id"): string } }) =>
-    parseOrThrow(Id, c.req.param("id"), "session id");
-
-  v1.post("/sessions", async (c) => {
-    const body = parseOrThrow(CreateSessionRequest, await jsonBody(c));
-    return c.json(await messaging.createSession(c.get("principal"), body), 201);
-  });
-
-  v1.get("/sessions/:id", async (c) =>
-    c.json(await messaging.getSession(c.get("principal"), sessionId(c))),
+  add(
+    defineRoute({
+      method: "post",
+      path: "/sessions",
+      summary: "Create a session; the caller becomes a member",
+      body: CreateSessionRequest,
+      responses: { 201: { description: "created", schema: Session } },
+      handler: async (c, { body }) =>
+        c.json(await messaging.createSession(c.get("principal"), body), 201),
+    }),
   );
 
-  v1.post("/sessions/:id/members", async (c) => {
-    const id = sessionId(c);
-    const body = parseOrThrow(AddMemberRequest, await jsonBody(c));
-    await messaging.addMember(c.get("principal"), id, body.principalId);
-    return c.json({ sessionId: id, principalId: body.principalId }, 201);
-  });
+  add(
+    defineRoute({
+      method: "get",
+      path: "/sessions/:id",
+      summary: "A session with its members and head seq",
+      params: { id: sessionId },
+      responses: { 200: { description: "session", schema: Session } },
+      handler: async (c, { params }) =>
+        c.json(await messaging.getSession(c.get("principal"), params.id)),
+    }),
+  );
 
-  v1.delete("/sessions/:id/members/:principalId", async (c) => {
-    const id = sessionId(c);
-    const principalId = parseOrThrow(PrincipalId, c.req.param("principalId"), "principal id");
-    await messaging.removeMember(c.get("principal"), id, principalId);
-    return c.body(null, 204);
-  });
+  add(
+    defineRoute({
+      method: "post",
+      path: "/sessions/:id/members",
+      summary: "Add a member",
+      params: { id: sessionId },
+      body: AddMemberRequest,
+      responses: {
+        201: {
+          description: "added",
+          schema: z.object({ sessionId: z.string(), principalId: z.string() }),
+        },
+      },
+      async handler(c, { params, body }) {
+        await messaging.addMember(c.get("principal"), params.id, body.principalId);
+        return c.json({ sessionId: params.id, principalId: body.principalId }, 201);
+      },
+    }),
+  );
+
+  add(
+    defineRoute({
+      method: "delete",
+      path: "/sessions/:id/members/:principalId",
+      summary: "Remove a member; their sockets leave the room on every node",
+      params: { id: sessionId, principalId },
+      responses: { 204: { description: "removed" } },
+      async handler(c, { params }) {
+        await messaging.removeMember(c.get("principal"), params.id, params.principalId);
+        return c.body(null, 204);
+      },
+    }),
+  );
 
   const historyReads = new ConcurrencyGate(deps.historyConcurrency ?? 8);
-  v1.get("/sessions/:id/messages", async (c) => {
-    const id = sessionId(c);
-    const query = parseOrThrow(MessagesQuery, c.req.query(), "query");
-    try {
-      // Serialized inside the gate, so the page's JSON is made while the slot is held.
-      return await historyReads.run(async () =>
-        c.json(await messaging.readMessages(c.get("principal"), id, query.afterSeq, query.limit)),
-      );
-    } catch (err) {
-      if (err instanceof GatewayError && err.code === "UNAVAILABLE") c.header("Retry-After", "1");
-      throw err;
-    }
-  });
-
-  v1.post("/sessions/:id/messages", async (c) => {
-    const id = sessionId(c);
-    const body = parseOrThrow(MessageBody, await jsonBody(c));
-    const result = await messaging.sendMessage(c.get("principal"), { ...body, sessionId: id });
-    return c.json(result, result.duplicate ? 200 : 201);
-  });
-
-  v1.get("/sessions/:id/contexts", async (c) =>
-    c.json({ contexts: await messaging.getContexts(c.get("principal"), sessionId(c)) }),
+  add(
+    defineRoute({
+      method: "get",
+      path: "/sessions/:id/messages",
+      summary: "Messages with seq > afterSeq, oldest first",
+      params: { id: sessionId },
+      query: MessagesQuery,
+      responses: { 200: { description: "page", schema: MessagePage } },
+      async handler(c, { params, query }) {
+        try {
+          // Serialized inside the gate, so the page's JSON is made while the slot is held.
+          return await historyReads.run(async () =>
+            c.json(
+              await messaging.readMessages(
+                c.get("principal"),
+                params.id,
+                query.afterSeq,
+                query.limit,
+              ),
+            ),
+          );
+        } catch (err) {
+          if (err instanceof GatewayError && err.code === "UNAVAILABLE") {
+            c.header("Retry-After", "1");
+          }
+          throw err;
+        }
+      },
+    }),
   );
 
-  v1.get("/sessions/:id/contexts/:contextId", async (c) => {
-    const id = sessionId(c);
-    const contextId = parseOrThrow(ContextId, c.req.param("contextId"), "context id");
-    const [context] = await messaging.getContexts(c.get("principal"), id, contextId);
-    if (!context) throw new GatewayError("NOT_FOUND", `Context ${contextId} does not exist`);
-    return c.json(context);
-  });
+  add(
+    defineRoute({
+      method: "post",
+      path: "/sessions/:id/messages",
+      summary: "Store and broadcast a message (idempotent by id)",
+      params: { id: sessionId },
+      body: MessageBody,
+      responses: {
+        201: { description: "stored", schema: AppendResult },
+        200: { description: "duplicate of an earlier send", schema: AppendResult },
+      },
+      async handler(c, { params, body }) {
+        const result = await messaging.sendMessage(c.get("principal"), {
+          ...body,
+          sessionId: params.id,
+        });
+        return c.json(result, result.duplicate ? 200 : 201);
+      },
+    }),
+  );
 
-  v1.put("/sessions/:id/contexts/:contextId", async (c) => {
-    const id = sessionId(c);
-    const contextId = parseOrThrow(ContextId, c.req.param("contextId"), "context id");
-    const body = parseOrThrow(PutContextRequest, await jsonBody(c));
-    const input = { sessionId: id, contextId, contextData: body.contextData };
-    const result = await messaging.updateContext(
-      c.get("principal"),
-      body.expectedVersion === undefined
-        ? input
-        : { ...input, expectedVersion: body.expectedVersion },
-    );
-    return c.json(result);
-  });
+  add(
+    defineRoute({
+      method: "get",
+      path: "/sessions/:id/contexts",
+      summary: "Every context of the session",
+      params: { id: sessionId },
+      responses: {
+        200: { description: "contexts", schema: z.object({ contexts: z.array(Context) }) },
+      },
+      handler: async (c, { params }) =>
+        c.json({ contexts: await messaging.getContexts(c.get("principal"), params.id) }),
+    }),
+  );
+
+  add(
+    defineRoute({
+      method: "get",
+      path: "/sessions/:id/contexts/:contextId",
+      summary: "One context",
+      params: { id: sessionId, contextId },
+      responses: { 200: { description: "context", schema: Context } },
+      async handler(c, { params }) {
+        const [context] = await messaging.getContexts(
+          c.get("principal"),
+          params.id,
+          params.contextId,
+        );
+        if (!context) {
+          throw new GatewayError("NOT_FOUND", `Context ${params.contextId} does not exist`);
+        }
+        return c.json(context);
+      },
+    }),
+  );
+
+  add(
+    defineRoute({
+      method: "put",
+      path: "/sessions/:id/contexts/:contextId",
+      summary: "Create or update a context, optionally only at expectedVersion",
+      params: { id: sessionId, contextId },
+      body: PutContextRequest,
+      responses: { 200: { description: "written", schema: ContextWriteResult } },
+      async handler(c, { params, body }) {
+        const input = {
+          sessionId: params.id,
+          contextId: params.contextId,
+          contextData: body.contextData,
+        };
+        const result = await messaging.updateContext(
+          c.get("principal"),
+          body.expectedVersion === undefined
+            ? input
+            : { ...input, expectedVersion: body.expectedVersion },
+        );
+        return c.json(result);
+      },
+    }),
+  );
 
   return v1;
 }

@@ -1,25 +1,13 @@
 /**
- * Serves files from a folder (the built web UI, Swagger UI's assets). Node only: the serverless
- * entry point does not mount it. Paths are resolved inside the folder; anything else is 404.
+ * Serves files from a folder (the built web UI, Swagger UI's assets) through `@hono/node-server`'s
+ * `serveStatic`, which resolves paths inside the folder and refuses `..`. Node only: the
+ * serverless entry point does not mount it. Added here: the 400 on a malformed percent-escape,
+ * immutable caching for hashed assets, and the single-page-app fallback.
  */
-import { readFile, stat } from "node:fs/promises";
-import path from "node:path";
-import type { Context } from "hono";
+import { existsSync } from "node:fs";
+import { serveStatic } from "@hono/node-server/serve-static";
+import type { Context, MiddlewareHandler } from "hono";
 import { decodePath } from "./errors.js";
-
-const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json",
-  ".map": "application/json",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".ico": "image/x-icon",
-  ".woff2": "font/woff2",
-  ".txt": "text/plain; charset=utf-8",
-};
 
 export interface StaticOptions {
   /** Folder to serve. */
@@ -34,41 +22,47 @@ export interface StaticOptions {
   noFallbackPrefixes?: string[];
 }
 
-export function serveFolder(options: StaticOptions) {
-  const root = path.resolve(options.root);
-  return async (c: Context, next: () => Promise<void>) => {
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+export function serveFolder(options: StaticOptions): MiddlewareHandler {
+  const { prefix } = options;
+  // Made on first use once the folder exists (the web UI or SDK may not be built), because
+  // serveStatic logs an error when made for a missing folder.
+  let files: MiddlewareHandler | undefined;
+  let fallback: MiddlewareHandler | undefined;
+  const ready = () => {
+    if (files || !existsSync(options.root)) return Boolean(files);
+    files = serveStatic({
+      root: options.root,
+      ...(prefix ? { rewriteRequestPath: (p: string) => p.slice(prefix.length) } : {}),
+    });
+    if (options.fallback) fallback = serveStatic({ root: options.root, path: options.fallback });
+    return true;
+  };
+
+  return async (c, next) => {
     if (c.req.method !== "GET" && c.req.method !== "HEAD") return next();
-    let rel = decodePath(c.req.path);
-    if (options.prefix) {
-      if (!rel.startsWith(options.prefix)) return next();
-      rel = rel.slice(options.prefix.length);
+    // serveStatic treats a malformed escape as a missing file; it is the client's error (400).
+    const decoded = decodePath(c.req.path);
+    if ((prefix && !decoded.startsWith(prefix)) || !ready() || !files) return next();
+    const found = await attempt(files, c);
+    if (found) {
+      if (options.immutablePrefix && decoded.startsWith(options.immutablePrefix)) {
+        found.headers.set("cache-control", IMMUTABLE);
+      }
+      return found;
     }
-    if (rel === "" || rel.endsWith("/")) rel += "index.html";
-    const file = path.resolve(root, `.${path.posix.normalize(rel)}`);
-    if (!file.startsWith(root + path.sep)) return next();
-    const found = await readIfFile(file);
-    const fallback =
-      options.fallback && !options.noFallbackPrefixes?.some((p) => c.req.path.startsWith(p))
-        ? options.fallback
-        : undefined;
-    const body = found ?? (fallback ? await readIfFile(path.join(root, fallback)) : undefined);
-    if (!body) return next();
-    const served = found ? file : (fallback ?? file);
-    const headers: Record<string, string> = {
-      "content-type": TYPES[path.extname(served)] ?? "application/octet-stream",
-    };
-    if (options.immutablePrefix && rel.startsWith(options.immutablePrefix)) {
-      headers["cache-control"] = "public, max-age=31536000, immutable";
+    const api = options.noFallbackPrefixes?.some((p) => c.req.path.startsWith(p));
+    if (fallback && !api) {
+      const page = await attempt(fallback, c);
+      if (page) return page;
     }
-    return c.body(new Uint8Array(body), 200, headers);
+    return next();
   };
 }
 
-async function readIfFile(file: string): Promise<Buffer | undefined> {
-  try {
-    if (!(await stat(file)).isFile()) return undefined;
-    return await readFile(file);
-  } catch {
-    return undefined;
-  }
+/** Runs a serveStatic middleware on its own: its response, or undefined when it has no file. */
+async function attempt(serve: MiddlewareHandler, c: Context): Promise<Response | undefined> {
+  const res = await serve(c, async () => {});
+  return res instanceof Response ? res : undefined;
 }

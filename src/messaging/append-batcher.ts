@@ -4,7 +4,8 @@
  * that locks each session row once (in session-id order, so writers on other nodes cannot
  * deadlock with it), numbers each session's messages with consecutive seqs and inserts every row.
  * One commit (one WAL flush) serves the lot, and at most `MAX_IN_FLIGHT` such writes run at once,
- * so the pool is never swamped however many sessions are busy.
+ * so the pool is never swamped however many sessions are busy. The statement is SQL rather than
+ * drizzle: it unpacks a JSON array, locks and numbers per session, and inserts in one round trip.
  *
  * Order: a session is in at most one write at a time, and a write's results are settled in input
  * order, so per session seq order = ack order = publish order. When a write completes, the next

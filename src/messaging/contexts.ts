@@ -1,3 +1,8 @@
+/**
+ * Contexts: optimistic-concurrency writes with their history, and reads. Written in SQL, not with
+ * drizzle: the upsert's conditional `do update … where` and `xmax = 0` (inserted or updated) and
+ * the ms timestamps computed in the database have no builder form that reads as well.
+ */
 import type pg from "pg";
 import {
   type Context,

@@ -1,6 +1,14 @@
+/**
+ * Appending and reading messages: the hot path, so written in SQL rather than with drizzle. Each
+ * statement is named (prepared once per connection), timestamps come back as ms computed in the
+ * database, and the append and page statements (CTEs, row locks, window sums) have no builder
+ * form that reads as well.
+ */
 import type pg from "pg";
 import {
   type AppendResult,
+  DEFAULT_PAGE_BYTES,
+  DEFAULT_PAGE_LIMIT,
   GatewayError,
   MAX_METADATA_BYTES,
   type MessageInput,
@@ -198,11 +206,6 @@ export interface MessagePageResult {
   hasMore: boolean;
 }
 
-export const DEFAULT_PAGE = 100;
-export const MAX_PAGE = 500;
-/** Default byte budget of one page (HISTORY_PAGE_MAX_BYTES). */
-export const DEFAULT_PAGE_BYTES = 1_048_576;
-
 /**
  * What a message weighs against a page's byte budget: its content and metadata in UTF-8 bytes,
  * plus a flat allowance for the envelope.
@@ -242,7 +245,7 @@ export async function readMessages(
   caller: Principal,
   sessionId: string,
   afterSeq: number,
-  limit: number = DEFAULT_PAGE,
+  limit: number = DEFAULT_PAGE_LIMIT,
   maxBytes: number = DEFAULT_PAGE_BYTES,
 ): Promise<MessagePageResult> {
   const access = await requireMember(pool, sessionId, caller.id);

@@ -2,25 +2,20 @@
  * The one path every surface goes through (HTTP routes, Socket.IO handlers, serverless): validate,
  * store, commit, then publish. No Hono or Socket.IO here; transports plug in a `Publisher`.
  */
-import type pg from "pg";
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
-import type {
-  AppendResult,
-  Context,
-  ContextUpdatePayload,
-  ContextWriteResult,
-  MessageInput,
-  Session,
+import {
+  type AppendResult,
+  type Context,
+  type ContextUpdatePayload,
+  type ContextWriteResult,
+  DEFAULT_PAGE_LIMIT,
+  type MessageInput,
+  type Session,
 } from "../protocol/index.js";
 import { createAppendBatcher } from "./append-batcher.js";
 import { getContexts, updateContext } from "./contexts.js";
-import {
-  checkMessageRules,
-  DEFAULT_PAGE,
-  type MessagePageResult,
-  readMessages,
-} from "./messages.js";
+import { checkMessageRules, type MessagePageResult, readMessages } from "./messages.js";
 import {
   addMember,
   type CreateSessionInput,
@@ -33,8 +28,8 @@ import {
 import { noopPublisher, type Principal, type Publisher } from "./types.js";
 
 export interface MessagingDeps {
+  /** drizzle over the pool; the statements written in SQL use its pool (`db.$client`). */
   db: Db;
-  pool: pg.Pool;
   /** Largest `content` in UTF-8 bytes. */
   maxContentBytes: number;
   /** Byte budget of one history page (HISTORY_PAGE_MAX_BYTES). Default 1 MiB. */
@@ -75,7 +70,8 @@ export interface Messaging {
 }
 
 export function createMessaging(deps: MessagingDeps): Messaging {
-  const { db, pool } = deps;
+  const { db } = deps;
+  const pool = db.$client;
   let publisher = deps.publisher ?? noopPublisher;
   const batcher = createAppendBatcher(pool);
   const log = deps.logger;
@@ -93,11 +89,10 @@ export function createMessaging(deps: MessagingDeps): Messaging {
 
   return {
     createSession: (caller, input) => createSession(db, caller, input),
-    getSession: (caller, sessionId) => getSession(db, pool, caller, sessionId),
-    addMember: (caller, sessionId, principalId) =>
-      addMember(db, pool, caller, sessionId, principalId),
+    getSession: (caller, sessionId) => getSession(db, caller, sessionId),
+    addMember: (caller, sessionId, principalId) => addMember(db, caller, sessionId, principalId),
     async removeMember(caller, sessionId, principalId) {
-      await removeMember(db, pool, caller, sessionId, principalId);
+      await removeMember(db, caller, sessionId, principalId);
       publish("memberRemoved", () => publisher.memberRemoved(sessionId, principalId));
     },
     requireMember: (caller, sessionId) => requireMember(pool, sessionId, caller.id),
@@ -109,7 +104,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       if (message) publish("message", () => publisher.message(message, origin?.socketId));
       return result;
     },
-    readMessages: (caller, sessionId, afterSeq, limit = DEFAULT_PAGE) =>
+    readMessages: (caller, sessionId, afterSeq, limit = DEFAULT_PAGE_LIMIT) =>
       readMessages(pool, caller, sessionId, afterSeq, limit, deps.historyPageMaxBytes),
     async updateContext(caller, input, origin) {
       const context = await updateContext(pool, caller, input);

@@ -14,7 +14,8 @@ export interface SessionAccess {
 
 /**
  * One round trip that answers "does the session exist, and is this principal a member?" and
- * returns the head. Throws NOT_FOUND or FORBIDDEN.
+ * returns the head. Throws NOT_FOUND or FORBIDDEN. Raw SQL because it runs before every call: a
+ * named (server-side prepared) statement, which drizzle's builder does not name.
  */
 export async function requireMember(
   pool: pg.Pool,
@@ -67,13 +68,8 @@ export async function createSession(
   return { id, title: input.title ?? null, members, headSeq: 0 };
 }
 
-export async function getSession(
-  db: Db,
-  pool: pg.Pool,
-  caller: Principal,
-  sessionId: string,
-): Promise<Session> {
-  const { headSeq, title } = await requireMember(pool, sessionId, caller.id);
+export async function getSession(db: Db, caller: Principal, sessionId: string): Promise<Session> {
+  const { headSeq, title } = await requireMember(db.$client, sessionId, caller.id);
   const members = await withDb(() =>
     db
       .select({ principalId: sessionMembers.principalId })
@@ -87,12 +83,11 @@ export async function getSession(
 /** Adds a member; the caller must be one. Adding an existing member changes nothing. */
 export async function addMember(
   db: Db,
-  pool: pg.Pool,
   caller: Principal,
   sessionId: string,
   principalId: string,
 ): Promise<void> {
-  await requireMember(pool, sessionId, caller.id);
+  await requireMember(db.$client, sessionId, caller.id);
   await withDb(() =>
     db.insert(sessionMembers).values({ sessionId, principalId }).onConflictDoNothing(),
   );
@@ -101,12 +96,11 @@ export async function addMember(
 /** Removes a member; the caller must be one (members may remove themselves). */
 export async function removeMember(
   db: Db,
-  pool: pg.Pool,
   caller: Principal,
   sessionId: string,
   principalId: string,
 ): Promise<void> {
-  await requireMember(pool, sessionId, caller.id);
+  await requireMember(db.$client, sessionId, caller.id);
   const removed = await withDb(() =>
     db
       .delete(sessionMembers)

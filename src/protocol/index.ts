@@ -1,4 +1,5 @@
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./json-rules.js";
+export * from "./limits.js";
 export * from "./schemas.js";

@@ -10,6 +10,7 @@ import {
   MAX_JSON_DEPTH,
   UNSTORABLE_TEXT_MESSAGE,
 } from "./json-rules.js";
+import { MAX_PAGE_LIMIT } from "./limits.js";
 
 /** 1–64 chars of `[A-Za-z0-9_-]`: message and session ids. */
 export const Id = z
@@ -42,10 +43,6 @@ export const MessageType = z.enum([
   "error",
 ]);
 export type MessageType = z.infer<typeof MessageType>;
-
-export const DEFAULT_MAX_CONTENT_BYTES = 65_536;
-export const MAX_METADATA_BYTES = 16_384;
-export const MAX_CONTEXT_BYTES = 262_144;
 
 const encoder = new TextEncoder();
 export function utf8Bytes(value: string): number {
@@ -124,7 +121,7 @@ export type LeaveSessionPayload = z.infer<typeof LeaveSessionPayload>;
 export const SyncPayload = z.strictObject({
   sessionId: Id,
   afterSeq: z.number().int().nonnegative(),
-  limit: z.number().int().min(1).max(500).optional(),
+  limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).optional(),
 });
 export type SyncPayload = z.infer<typeof SyncPayload>;
 

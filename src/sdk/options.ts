@@ -3,6 +3,7 @@
  */
 import type { ManagerOptions, SocketOptions } from "socket.io-client";
 import type { NamespaceName } from "../protocol/events.js";
+import { MAX_PAGE_LIMIT } from "../protocol/limits.js";
 import { memoryOutboxStorage, type OutboxStorage } from "./storage.js";
 import type { TokenProvider } from "./token.js";
 
@@ -157,7 +158,7 @@ export function resolveOptions(options: GatewayClientOptions): ResolvedOptions {
       maxSize: options.outbox?.maxSize ?? 1_000,
       maxInFlight: Math.max(1, options.outbox?.maxInFlight ?? 1),
     },
-    syncPageSize: Math.min(500, Math.max(1, options.syncPageSize ?? 200)),
+    syncPageSize: Math.min(MAX_PAGE_LIMIT, Math.max(1, options.syncPageSize ?? 200)),
     gapWaitMs: options.gapWaitMs ?? 100,
     logger: {
       debug: logger.debug?.bind(logger) ?? noop,

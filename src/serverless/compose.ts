@@ -15,6 +15,7 @@ import type { AppEnv } from "../http/routes.js";
 import { createMessaging, type Messaging } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import { maxBodyBytes } from "../protocol/limits.js";
 import { type ClusterPublisher, createClusterPublisher, type Encode } from "./publisher.js";
 
 /** A gateway configuration with the two variables a function cannot run without. */
@@ -73,7 +74,6 @@ export function createPublishingMessaging(
   });
   const messaging = createMessaging({
     db: database.db,
-    pool: database.pool,
     maxContentBytes: config.maxContentBytes,
     logger: logger.child({ module: "messaging" }),
     publisher,
@@ -106,7 +106,7 @@ export function createApiApp(deps: ApiAppDeps): Hono<AppEnv> {
     logger: deps.logger,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     devTokens: config.devTokens,
-    maxBodyBytes: config.maxContentBytes * 2 + 32_768,
+    maxBodyBytes: maxBodyBytes(config.maxContentBytes),
     corsOrigins: config.corsOrigins,
     serveMetrics: !config.production,
     readiness: async () => {

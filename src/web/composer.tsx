@@ -4,6 +4,7 @@
  */
 import { type FormEvent, type KeyboardEvent, useState } from "react";
 import type { MessageType } from "../protocol/index.js";
+import { DEFAULT_MAX_CONTENT_BYTES } from "../protocol/limits.js";
 
 const TYPES: { value: MessageType; label: string }[] = [
   { value: "text", label: "Text" },
@@ -11,8 +12,8 @@ const TYPES: { value: MessageType; label: string }[] = [
   { value: "code", label: "Code" },
 ];
 
-/** PROTOCOL.md section 6: content is at most 64 KiB as UTF-8. */
-const MAX_BYTES = 65_536;
+/** PROTOCOL.md section 6: content is at most 64 KiB as UTF-8 (the server's default). */
+const MAX_BYTES = DEFAULT_MAX_CONTENT_BYTES;
 const encoder = new TextEncoder();
 
 export function Composer(props: {
