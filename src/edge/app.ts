@@ -12,16 +12,16 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createPrincipalRegistry } from "../auth/principals.js";
 import type { Env } from "../config.js";
-import { createDatabase, type Database, READINESS_PROBE_MS } from "../db/client.js";
+import { type Database, READINESS_PROBE_MS } from "../db/client.js";
 import type { Messaging } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import {
   createApiApp,
   createPublishingMessaging,
   loadServerlessConfig,
+  openServerlessDatabase,
   type Publishing,
   type ServerlessConfig,
-  serverlessPoolMax,
   withTimeout,
 } from "../serverless/compose.js";
 import { createEdgeLogger } from "./logger.js";
@@ -63,13 +63,7 @@ export function createEdgeApp(env: Env, options: EdgeAppOptions = {}): EdgeApp {
   const publishTimeoutMs = options.publishTimeoutMs ?? 3_000;
 
   const openScope = (): Scope => {
-    const database = createDatabase({
-      url: config.databaseUrl,
-      max: serverlessPoolMax(env, config),
-      applicationName: `tkr-edge:${config.nodeId}`,
-      queryTimeoutMs: config.databaseQueryTimeoutMs,
-      logger,
-    });
+    const database = openServerlessDatabase(env, config, logger, "edge");
     return { database, ...createPublishingMessaging(database, config, logger) };
   };
   const settle = (scope: Scope) => withTimeout(scope.publisher.idle(), publishTimeoutMs);

@@ -3,12 +3,12 @@
  * environment, permissions limited to what the API needs (network, environment, and the reads
  * and system calls pg makes at start), the port taken from the bundle's "listening" line.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
+import { type RuntimeServer, runtimeServer, waitForPort } from "./child-runtime.js";
 
 export interface DenoOptions {
   /** The bundle from `buildEdge("deno")`. */
@@ -19,12 +19,8 @@ export interface DenoOptions {
   stderr?: "inherit" | "ignore";
 }
 
-export interface DenoServer {
-  url: string;
-  port: number;
-  process: ChildProcess;
-  close(): Promise<void>;
-}
+/** A Deno process serving the bundle. */
+export type DenoServer = RuntimeServer;
 
 /** The binary from the platform package the `deno` npm package depends on. */
 export function denoBinary(): string {
@@ -68,24 +64,8 @@ export async function startDeno(options: DenoOptions): Promise<DenoServer> {
       stdio: ["ignore", "pipe", options.stderr ?? "inherit"],
     },
   );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on("line", (line) => {
-      if (!line.startsWith("{")) return;
-      const parsed = JSON.parse(line) as { msg?: string; port?: number };
-      if (parsed.msg === "listening" && parsed.port) resolve(parsed.port);
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`deno exited with ${code} before listening`)));
-  });
-  return {
-    url: `http://${host}:${port}`,
-    port,
-    process: child,
-    async close() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  const port = await waitForPort(child, child.stdout, "deno", (event) =>
+    event.msg === "listening" && typeof event.port === "number" ? event.port : undefined,
+  );
+  return runtimeServer(child, host, port);
 }

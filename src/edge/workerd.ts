@@ -5,12 +5,12 @@
  * loopback and private addresses, where a local or in-VPC Postgres listens; a deployed Worker
  * reaches the public internet only (see infra/README.md).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
+import { type RuntimeServer, runtimeServer, waitForPort } from "./child-runtime.js";
 
 /** The compatibility date of this build (infra/wrangler.toml says the same). */
 export const COMPATIBILITY_DATE = "2026-06-01";
@@ -44,13 +44,8 @@ export interface WorkerdOptions {
   stdio?: "inherit" | "ignore";
 }
 
-export interface WorkerdServer {
-  url: string;
-  port: number;
-  process: ChildProcess;
-  /** Stops workerd and removes its config. */
-  close(): Promise<void>;
-}
+/** A workerd process serving the bundle. */
+export type WorkerdServer = RuntimeServer;
 
 export function workerdBinary(): string {
   const require = createRequire(import.meta.url);
@@ -99,31 +94,11 @@ export async function startWorkerd(options: WorkerdOptions): Promise<WorkerdServ
     stdio: ["ignore", options.stdio ?? "inherit", options.stdio ?? "inherit", "pipe"],
   });
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-
-  const port = await new Promise<number>((resolve, reject) => {
-    const control = child.stdio[3];
-    if (!control) return reject(new Error("workerd has no control pipe"));
-    const lines = createInterface({ input: control as NodeJS.ReadableStream });
-    lines.on("line", (line) => {
-      const event = JSON.parse(line) as { event?: string; socket?: string; port?: number };
-      if (event.event === "listen" && event.socket === "http" && event.port) resolve(event.port);
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`workerd exited with ${code} before listening`)));
-  }).catch((err: unknown) => {
+  const port = await waitForPort(child, child.stdio[3] as NodeJS.ReadableStream, "workerd", (e) =>
+    e.event === "listen" && e.socket === "http" && typeof e.port === "number" ? e.port : undefined,
+  ).catch((err: unknown) => {
     cleanup();
     throw err;
   });
-
-  return {
-    url: `http://${host}:${port}`,
-    port,
-    process: child,
-    async close() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-      cleanup();
-    },
-  };
+  return runtimeServer(child, host, port, cleanup);
 }

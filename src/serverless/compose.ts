@@ -9,7 +9,7 @@ import type { Hono } from "hono";
 import { type PrincipalRegistry, withPrincipalRegistry } from "../auth/principals.js";
 import { createTokenVerifier } from "../auth/tokens.js";
 import { type Config, ConfigError, type Env, loadConfig } from "../config.js";
-import type { Database } from "../db/client.js";
+import { createDatabase, type Database } from "../db/client.js";
 import { createHttpApp } from "../http/app.js";
 import type { AppEnv } from "../http/routes.js";
 import { createMessaging, type Messaging } from "../messaging/index.js";
@@ -43,6 +43,22 @@ export function loadServerlessConfig(env: Env): ServerlessConfig {
 /** `DATABASE_POOL_MAX` when set, else the serverless default. */
 export function serverlessPoolMax(env: Env, config: Config): number {
   return env.DATABASE_POOL_MAX ? config.databasePoolMax : SERVERLESS_POOL_MAX;
+}
+
+/** The function's pool: the serverless size, the gateway's query timeout, named after `role`. */
+export function openServerlessDatabase(
+  env: Env,
+  config: ServerlessConfig,
+  logger: Logger,
+  role: "serverless" | "edge",
+): Database {
+  return createDatabase({
+    url: config.databaseUrl,
+    max: serverlessPoolMax(env, config),
+    applicationName: `tkr-${role}:${config.nodeId}`,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    logger,
+  });
 }
 
 export interface PublishingOptions {

@@ -28,7 +28,7 @@
 import type { Hono } from "hono";
 import { createPrincipalRegistry } from "../auth/principals.js";
 import { ConfigError, type Env } from "../config.js";
-import { createDatabase, type Database, READINESS_PROBE_MS } from "../db/client.js";
+import { type Database, READINESS_PROBE_MS } from "../db/client.js";
 import type { AppEnv } from "../http/routes.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
@@ -37,8 +37,8 @@ import {
   createPublishingMessaging,
   loadServerlessConfig,
   misconfigured,
+  openServerlessDatabase,
   pickEnv,
-  serverlessPoolMax,
   withTimeout,
 } from "./compose.js";
 import type { ClusterPublisher, Encode } from "./publisher.js";
@@ -75,13 +75,7 @@ export interface ServerlessApp {
 export function createServerlessApp(env: Env, options: ServerlessOptions = {}): ServerlessApp {
   const config = loadServerlessConfig(env);
   const logger = options.logger ?? createLogger({ level: config.logLevel, nodeId: config.nodeId });
-  const database = createDatabase({
-    url: config.databaseUrl,
-    max: serverlessPoolMax(env, config),
-    applicationName: `tkr-serverless:${config.nodeId}`,
-    queryTimeoutMs: config.databaseQueryTimeoutMs,
-    logger,
-  });
+  const database = openServerlessDatabase(env, config, logger, "serverless");
   const metrics = createMetrics({ nodeId: config.nodeId });
   metrics.observePool("main", database.pool);
   const { messaging, publisher } = createPublishingMessaging(database, config, logger, metrics, {
