@@ -2,9 +2,10 @@ import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["src/**/*.test.ts", "test/**/*.test.ts", "loadtest/**/*.test.ts"],
-    // Build-dependent and slow: `npm run test:tools` (vitest.tools.config.ts).
-    exclude: [...configDefaults.exclude, "test/tools/**"],
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    // Tests of the tooling (build, bench, k6 scripts) rather than the product: slower, and their
+    // failures say nothing about the gateway. `npm run test:tools` (vitest.tools.config.ts).
+    exclude: [...configDefaults.exclude, "test/tools/**", "test/bench-smoke.test.ts"],
     globalSetup: ["test/helpers/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
