@@ -78,7 +78,9 @@ describe("Sender", () => {
 
   it("waits for the reconnect after a dropped connection and keeps send order", async () => {
     vi.useFakeTimers();
-    onTestFinished(() => vi.useRealTimers());
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const t = await setup({ a: ["offline"] });
     const a = t.outbox.add(message("a"));
     const b = t.outbox.add(message("b"));

@@ -101,7 +101,9 @@ describe("cluster publisher", () => {
 
   it("tries a failed publish once, counts and reports it, and never retries", async () => {
     vi.useFakeTimers();
-    onTestFinished(() => vi.useRealTimers());
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const { pool, calls } = fakePool(new Error("connect ECONNREFUSED"));
     const failures: unknown[] = [];
     const publisher = createClusterPublisher({ pool, onFailure: (err) => failures.push(err) });
