@@ -10,6 +10,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Vitest's default is one worker per core less one: a single worker on a 2-core machine, so
+    // files ran one by one. Most of a file's time is waiting on sockets, Postgres and children.
+    maxWorkers: 3,
     reporters: process.env.CI ? ["default"] : ["default"],
   },
 });
