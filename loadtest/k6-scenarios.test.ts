@@ -197,7 +197,9 @@ describe("the k6 adapter against a gateway", () => {
   });
 
   test("counts connects, refusals by code, and a socket the server ends as unexpected", async () => {
-    setEnv({ AUTH_JWT_SECRET: TEST_SECRET, TOKEN_TTL: "1" });
+    // The minted exp is whole seconds from a floored now, so a TTL of n leaves n-1 to n s. With
+    // 5 s, the token outlives the whole connect wait below (3 s): a handshake cannot race it.
+    setEnv({ AUTH_JWT_SECRET: TEST_SECRET, TOKEN_TTL: "5" });
     startScenario("adapter");
     const k6 = await load<Adapter>("./lib/k6-socket.js");
     const config = k6.loadConfig();
@@ -205,19 +207,19 @@ describe("the k6 adapter against a gateway", () => {
     const longLived = k6.mintToken(TEST_SECRET, { sub: "k6-long", kind: "agent" }, 600);
     const good = k6.openSocket({ ...base, token: longLived });
     const refused = k6.openSocket({ ...base, token: `${longLived}x` });
-    // TOKEN_TTL=1: the gateway ends this socket when its token expires.
+    // TOKEN_TTL=5: the gateway ends this socket when its token expires.
     const expiring = k6.openSocket({
       ...base,
       token: k6.tokenFor(config, "k6-exp", "agent").token,
     });
-    await until(() => good.connected && expiring.everConnected, "connects");
+    await until(() => good.connected && expiring.everConnected, "connects", 3000);
     await until(() => sum("sio_connect_errors") === 1, "the refusal");
     expect(sum("sio_connect_errors", { code: "AUTH_INVALID" })).toBe(1);
     expect(refused.everConnected).toBe(false);
     expect(sum("sio_connected")).toBe(2);
     expect(samples.get("sio_connect_time")).toHaveLength(2);
 
-    await until(() => !expiring.connected, "the token expiry", 4000);
+    await until(() => !expiring.connected, "the token expiry", 8000);
     expect(sum("sio_unexpected_disconnects", { reason: "io server disconnect" })).toBe(1);
     good.close();
     await sleep(100);

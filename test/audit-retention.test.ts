@@ -2,27 +2,14 @@
  * The connection audit stays bounded: client-supplied text is cut to a fixed length, and rows past
  * AUDIT_RETENTION_DAYS are deleted by a bounded periodic statement.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createLogger } from "../src/observability/logger.js";
 import { createAuditPruner } from "../src/realtime/audit.js";
-import {
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  type TestGateway,
-  waitFor,
-} from "./helpers/gateway.js";
+import { sharedGateway } from "./helpers/fixture.js";
+import { connect, waitFor } from "./helpers/gateway.js";
 
-let node: TestGateway;
+const node = sharedGateway({ sockets: "per-file" });
 const logger = createLogger({ level: "silent", nodeId: "test" });
-
-beforeAll(async () => {
-  node = await startTestGateway();
-});
-afterAll(async () => {
-  closeAllSockets();
-  await node.close();
-});
 
 async function insertAged(prefix: string, ages: number[]) {
   for (const [i, days] of ages.entries()) {

@@ -3,28 +3,15 @@
  * nested past the documented depth) are the client's error: INVALID_PAYLOAD, not retryable,
  * nothing stored, and they never cost another sender in the same batch anything.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Principal } from "../src/messaging/index.js";
 import { MAX_JSON_DEPTH } from "../src/protocol/index.js";
-import {
-  call,
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  type TestGateway,
-} from "./helpers/gateway.js";
+import { sharedGateway } from "./helpers/fixture.js";
+import { call, connect } from "./helpers/gateway.js";
 
-let node: TestGateway;
+const node = sharedGateway();
 const alice: Principal = { id: "alice", kind: "user" };
-
-beforeAll(async () => {
-  node = await startTestGateway();
-});
-afterEach(() => closeAllSockets());
-afterAll(async () => {
-  await node.close();
-});
 
 type AckReply = {
   status: string;

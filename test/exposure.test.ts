@@ -2,10 +2,14 @@
  * What the public port shows: metrics only where configured, and security headers on HTML.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { sharedGateway } from "./helpers/fixture.js";
 import { startTestGateway, type TestGateway } from "./helpers/gateway.js";
 
+// The default configuration, shared by the tests that only read from it.
+const plain = sharedGateway();
+
 const nodes: TestGateway[] = [];
-async function start(env: Record<string, string> = {}) {
+async function start(env: Record<string, string>) {
   const node = await startTestGateway({ env });
   nodes.push(node);
   return node;
@@ -37,15 +41,13 @@ describe("metrics", () => {
   });
 
   it("stay on the public port in development when METRICS_PORT is unset", async () => {
-    const node = await start();
-    expect((await fetch(`${node.url}/metrics`)).status).toBe(200);
+    expect((await fetch(`${plain.url}/metrics`)).status).toBe(200);
   });
 });
 
 describe("security headers", () => {
   it("put a CSP, nosniff, frame denial and a referrer policy on /docs", async () => {
-    const node = await start();
-    const res = await fetch(`${node.url}/docs`);
+    const res = await fetch(`${plain.url}/docs`);
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
     const csp = res.headers.get("content-security-policy") ?? "";
     expect(csp).toContain("default-src 'self'");
@@ -58,8 +60,7 @@ describe("security headers", () => {
   });
 
   it("send nosniff on API answers too", async () => {
-    const node = await start();
-    const res = await fetch(`${node.url}/v1/sessions/x`);
+    const res = await fetch(`${plain.url}/v1/sessions/x`);
     expect(res.status).toBe(401);
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
   });

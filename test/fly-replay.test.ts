@@ -1,20 +1,8 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  call,
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  type TestGateway,
-} from "./helpers/gateway.js";
+import { expect, it } from "vitest";
+import { sharedGateway } from "./helpers/fixture.js";
+import { call, connect } from "./helpers/gateway.js";
 
-let node: TestGateway;
-beforeAll(async () => {
-  node = await startTestGateway({ env: { FLY_MACHINE_ID: "m-here" } });
-});
-afterAll(async () => {
-  closeAllSockets();
-  await node.close();
-});
+const node = sharedGateway({ env: { FLY_MACHINE_ID: "m-here" }, sockets: "per-file" });
 
 it("prefixes Engine.IO session ids with the Fly machine id and replays other machines' polls there", async () => {
   const open = await fetch(`${node.url}/socket.io/?EIO=4&transport=polling`);

@@ -5,27 +5,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { spawnNode } from "./helpers/cluster.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/db.js";
-import {
-  call,
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  type TestGateway,
-} from "./helpers/gateway.js";
+import { sharedGateway } from "./helpers/fixture.js";
+import { call, connect } from "./helpers/gateway.js";
 import { drops } from "./helpers/metric.js";
 import { closedWithin, RawSocket } from "./helpers/raw-socket.js";
 
-let node: TestGateway;
+const node = sharedGateway({ env: { SOCKET_BINARY_TIMEOUT_MS: "300" } });
 const raws: RawSocket[] = [];
-beforeAll(async () => {
-  node = await startTestGateway({ env: { SOCKET_BINARY_TIMEOUT_MS: "300" } });
-});
 afterEach(() => {
-  closeAllSockets();
   for (const raw of raws.splice(0)) raw.close();
-});
-afterAll(async () => {
-  await node.close();
 });
 
 async function rawClient(): Promise<RawSocket> {

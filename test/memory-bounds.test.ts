@@ -4,37 +4,24 @@
  * per node (PROTOCOL.md sections 4, 5 and 8).
  */
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { StoredMessage } from "../src/protocol/index.js";
-import {
-  call,
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  type TestGateway,
-  waitFor,
-} from "./helpers/gateway.js";
+import { sharedGateway } from "./helpers/fixture.js";
+import { call, connect, waitFor } from "./helpers/gateway.js";
 import { drops } from "./helpers/metric.js";
 import { RawSocket } from "./helpers/raw-socket.js";
 
 const alice = { id: "alice", kind: "user" as const };
-let node: TestGateway;
+const node = sharedGateway({
+  env: {
+    SOCKET_MAX_BUFFER_BYTES: "262144",
+    HISTORY_PAGE_MAX_BYTES: "65536",
+    HTTP_HISTORY_CONCURRENCY: "1",
+  },
+});
 const raws: RawSocket[] = [];
-beforeAll(async () => {
-  node = await startTestGateway({
-    env: {
-      SOCKET_MAX_BUFFER_BYTES: "262144",
-      HISTORY_PAGE_MAX_BYTES: "65536",
-      HTTP_HISTORY_CONCURRENCY: "1",
-    },
-  });
-});
 afterEach(() => {
-  closeAllSockets();
   for (const raw of raws.splice(0)) raw.close();
-});
-afterAll(async () => {
-  await node.close();
 });
 
 /** A session of alice's holding messages with contents of the given sizes, seq 1, 2, … */

@@ -3,31 +3,20 @@
  * sockets on one node share event and message buckets, and their number is capped.
  */
 import type { Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  call,
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  type TestGateway,
-} from "./helpers/gateway.js";
+import { describe, expect, it } from "vitest";
+import { sharedGateway } from "./helpers/fixture.js";
+import { call, connect } from "./helpers/gateway.js";
 
 type Ack = { status: string; code?: string; retryable?: boolean };
 
-let node: TestGateway;
-beforeAll(async () => {
-  node = await startTestGateway({
-    env: {
-      SOCKET_RATE_LIMIT: "10000",
-      PRINCIPAL_RATE_LIMIT: "30",
-      PRINCIPAL_MSG_RATE_LIMIT: "10",
-      PRINCIPAL_SOCKET_LIMIT: "4",
-    },
-  });
-});
-afterAll(async () => {
-  closeAllSockets();
-  await node.close();
+const node = sharedGateway({
+  env: {
+    SOCKET_RATE_LIMIT: "10000",
+    PRINCIPAL_RATE_LIMIT: "30",
+    PRINCIPAL_MSG_RATE_LIMIT: "10",
+    PRINCIPAL_SOCKET_LIMIT: "4",
+  },
+  sockets: "per-file",
 });
 
 let counter = 0;

@@ -2,26 +2,12 @@
  * Identity is (kind, sub): once a sub is seen as one kind, a token of the other kind for that sub
  * is refused with AUTH_INVALID on every surface, and the display name follows the newest token.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createServerlessApp } from "../src/serverless/index.js";
-import {
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  TEST_SECRET,
-  type TestGateway,
-} from "./helpers/gateway.js";
+import { sharedGateway } from "./helpers/fixture.js";
+import { connect, TEST_SECRET } from "./helpers/gateway.js";
 
-let node: TestGateway;
-
-beforeAll(async () => {
-  node = await startTestGateway();
-});
-
-afterAll(async () => {
-  closeAllSockets();
-  await node.close();
-});
+const node = sharedGateway({ sockets: "per-file" });
 
 const sign = (sub: string, kind: "agent" | "user", name?: string) =>
   node.gateway.tokens.sign({ sub, kind, name });

@@ -1,21 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StoredMessage } from "../src/protocol/index.js";
-import {
-  call,
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  type TestGateway,
-} from "./helpers/gateway.js";
+import { sharedGateway } from "./helpers/fixture.js";
+import { call, connect, flushed, waitFor } from "./helpers/gateway.js";
 
-let node: TestGateway;
-beforeAll(async () => {
-  node = await startTestGateway();
-});
-afterEach(() => closeAllSockets());
-afterAll(async () => {
-  await node.close();
-});
+const node = sharedGateway();
 
 describe("realtime flows", () => {
   it("delivers a message from an agent to a user but not back to the sending socket", async () => {
@@ -43,7 +31,8 @@ describe("realtime flows", () => {
       type: "text",
     });
     expect(ack).toMatchObject({ status: "success", id: "m1", seq: 1, duplicate: false });
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => userGot.length > 0, 5_000, "the broadcast");
+    await flushed(user, agent);
     expect(userGot).toHaveLength(1);
     expect(userGot[0]).toMatchObject({
       id: "m1",

@@ -1,23 +1,10 @@
 import type { Socket } from "socket.io-client";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { StoredMessage } from "../src/protocol/index.js";
-import {
-  call,
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  type TestGateway,
-  waitFor,
-} from "./helpers/gateway.js";
+import { sharedGateway } from "./helpers/fixture.js";
+import { call, connect, flushed, waitFor } from "./helpers/gateway.js";
 
-let node: TestGateway;
-beforeAll(async () => {
-  node = await startTestGateway();
-});
-afterAll(async () => {
-  closeAllSockets();
-  await node.close();
-});
+const node = sharedGateway({ sockets: "per-file" });
 
 it("gives every member of 10 sessions every one of 10,000 messages exactly once, and nothing across sessions", async () => {
   const SESSIONS = 10;
@@ -82,7 +69,8 @@ it("gives every member of 10 sessions every one of 10,000 messages exactly once,
   // Each socket receives everything in its session except its own sends.
   const expectedLive = perSession - MESSAGES_PER_CLIENT;
   await waitFor(() => clients.every((c) => c.got.length >= expectedLive), 20_000, "all deliveries");
-  await new Promise((r) => setTimeout(r, 200));
+  // Any duplicate or stray delivery was written before the pings' acks.
+  await flushed(...clients.map((c) => c.socket));
 
   for (const client of clients) {
     expect(client.got.every((m) => m.sessionId === client.sessionId)).toBe(true);

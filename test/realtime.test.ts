@@ -1,26 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Principal } from "../src/messaging/index.js";
 import type { StoredMessage } from "../src/protocol/index.js";
-import {
-  call,
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  type TestGateway,
-  waitFor,
-} from "./helpers/gateway.js";
+import { sharedGateway } from "./helpers/fixture.js";
+import { call, connect, flushed, waitFor } from "./helpers/gateway.js";
 
-let node: TestGateway;
+const node = sharedGateway();
 const alice: Principal = { id: "alice", kind: "user" };
-
-beforeAll(async () => {
-  node = await startTestGateway();
-});
-afterEach(() => closeAllSockets());
-afterAll(async () => {
-  await node.close();
-});
 
 async function newSession(members: string[] = ["bot"]) {
   return node.gateway.messaging.createSession(alice, { members });
@@ -355,7 +341,7 @@ describe("membership", () => {
       content: "secret",
       type: "text",
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await flushed(agent);
     expect(got).toEqual([]);
     expect(await call(agent, "sync", { sessionId: session.id, afterSeq: 0 })).toMatchObject({
       code: "FORBIDDEN",

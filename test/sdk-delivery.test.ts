@@ -3,15 +3,7 @@ import { connectAgent, type SendResult } from "../src/sdk/index.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/db.js";
 import { startTestGateway, type TestGateway, waitFor } from "./helpers/gateway.js";
 import { type FaultProxy, startProxy } from "./helpers/proxy.js";
-import {
-  clientFactory,
-  createSession,
-  FAST,
-  range,
-  record,
-  seededRandom,
-  sleep,
-} from "./sdk-fixtures.js";
+import { clientFactory, createSession, FAST, range, record, seededRandom } from "./sdk-fixtures.js";
 
 let db: TestDatabase;
 let node: TestGateway;
@@ -137,7 +129,9 @@ describe("SDK across a gateway restart", () => {
       sends.push(user.send({ sessionId: session.id, content: `during ${i}`, type: "text" }));
     }
     await waitFor(() => user.status === "reconnecting", 5_000, "the user to notice");
-    await sleep(300);
+    // A reconnect attempt reached the link and found no gateway; the sends are still held.
+    const attempts = link.accepted;
+    await waitFor(() => link.accepted > attempts, 5_000, "a reconnect attempt");
     expect(user.outboxSize).toBe(5);
     second = await startTestGateway({ db: restartDb });
     link.setTarget(Number(new URL(second.url).port));

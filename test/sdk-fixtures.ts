@@ -12,7 +12,6 @@ import {
   type GatewayClient,
   type GatewayClientOptions,
 } from "../src/sdk/index.js";
-import type { TestGateway } from "./helpers/gateway.js";
 
 /** Timings scaled down so reconnects and retries take milliseconds. */
 export const FAST = {
@@ -55,10 +54,7 @@ export function record(client: GatewayClient): Recorder {
   return r;
 }
 
-/** A session owned by `owner` (a user) with `members` (agents or users). */
-export async function createSession(node: TestGateway, owner: string, members: string[]) {
-  return node.gateway.messaging.createSession({ id: owner, kind: "user" }, { members });
-}
+export { createSession } from "./helpers/fixture.js";
 
 export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -9,7 +9,7 @@ import {
 } from "../src/sdk/index.js";
 import { startTestGateway, type TestGateway, waitFor } from "./helpers/gateway.js";
 import { type FaultProxy, startProxy } from "./helpers/proxy.js";
-import { clientFactory, createSession, range, record, sleep } from "./sdk-fixtures.js";
+import { clientFactory, createSession, range, record } from "./sdk-fixtures.js";
 
 let node: TestGateway;
 let proxy: FaultProxy;
@@ -47,7 +47,8 @@ describe("SDK outbox", () => {
     const sends = range(1, 5).map((i) =>
       user.send({ sessionId: session.id, content: `m${i}`, type: "text" }),
     );
-    await sleep(300);
+    // Two refused connects: the client tried, failed and tried again while holding the sends.
+    await waitFor(() => proxy.refused >= 2, 5_000, "two refused connects");
     expect(user.status).toBe("connecting");
     expect(user.outboxSize).toBe(5);
     expect(await stored(session.id, "pam")).toHaveLength(0);
@@ -139,8 +140,10 @@ describe("SDK outbox", () => {
     expect(a).toEqual(b); // the same call while pending shares one promise
     const again = await user.send(message);
     expect(again).toMatchObject({ id: "fixed-id", seq: a.seq, duplicate: true });
-    await sleep(200);
-    expect(agentSaw.messages.map((m) => m.id)).toEqual(["fixed-id"]);
+    // A later message is the sentinel: a second broadcast of "fixed-id" would come before it.
+    await user.send({ id: "after", sessionId: session.id, content: "after", type: "text" });
+    await waitFor(() => agentSaw.messages.length >= 2, 5_000, "the later message");
+    expect(agentSaw.messages.map((m) => m.id)).toEqual(["fixed-id", "after"]);
   });
 
   it("sends entries a closed client left in a shared storage, reports them through sent, and leaves other principals' entries alone", async () => {
@@ -167,7 +170,7 @@ describe("SDK outbox", () => {
       first.send({ sessionId: session.id, content: "left 1", type: "text" }),
       first.send({ sessionId: session.id, content: "left 2", type: "text" }),
     ];
-    await sleep(100);
+    await waitFor(async () => (await storage.load()).length === 3, 5_000, "the stored sends");
     await first.close();
     for (const p of pending) await expect(p).rejects.toBeInstanceOf(ClientClosedError);
     expect((await storage.load()).map((e) => e.id)).toHaveLength(3);

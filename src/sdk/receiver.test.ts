@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { StoredMessage } from "../protocol/schemas.js";
 import { GatewayError, GatewayNetworkError } from "./errors.js";
 import { type Page, Receiver } from "./receiver.js";
@@ -43,7 +43,15 @@ function setup(options: { head?: number; pageSize?: number; fail?: unknown[] } =
   return { receiver, delivered, fetches, errors };
 }
 
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// The receiver's waits (gapWaitMs, retryMs) run on a fake clock: a test moves it past a wait, or
+// stops short of one, exactly, and never sleeps.
+const tick = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("Receiver", () => {
   it("delivers live messages in seq order and drops repeats", () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import type { AppendResult, MessageInput } from "../protocol/schemas.js";
 import { GatewayError, GatewayNetworkError, GatewayTimeoutError } from "./errors.js";
 import { Outbox } from "./outbox.js";
@@ -77,10 +77,16 @@ describe("Sender", () => {
   });
 
   it("waits for the reconnect after a dropped connection and keeps send order", async () => {
+    vi.useFakeTimers();
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const t = await setup({ a: ["offline"] });
     const a = t.outbox.add(message("a"));
     const b = t.outbox.add(message("b"));
-    await new Promise((r) => setTimeout(r, 30));
+    // Far past every retry delay (at most 20 ms): still only the one attempt, waiting to connect.
+    await vi.advanceTimersByTimeAsync(60_000);
+    vi.useRealTimers();
     expect(t.attempts).toEqual(["a"]);
     t.reconnect();
     expect((await Promise.all([a, b])).map((r) => r.id)).toEqual(["a", "b"]);

@@ -1,5 +1,5 @@
 import { decode } from "@msgpack/msgpack";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import type { StoredMessage } from "../protocol/index.js";
 import { createClusterPublisher, type Queryable } from "./publisher.js";
 
@@ -100,6 +100,10 @@ describe("cluster publisher", () => {
   });
 
   it("tries a failed publish once, counts and reports it, and never retries", async () => {
+    vi.useFakeTimers();
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const { pool, calls } = fakePool(new Error("connect ECONNREFUSED"));
     const failures: unknown[] = [];
     const publisher = createClusterPublisher({ pool, onFailure: (err) => failures.push(err) });
@@ -113,7 +117,9 @@ describe("cluster publisher", () => {
       updatedAt: 1,
     });
     await publisher.idle();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A retry on any timer within the next hour would show up as a third call.
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    vi.useRealTimers();
     expect(calls).toHaveLength(2);
     expect(failures).toHaveLength(2);
     expect(publisher.stats).toEqual({ published: 2, failed: 2, notifies: 0 });

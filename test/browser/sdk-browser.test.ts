@@ -189,8 +189,13 @@ describe("SDK in Chromium", () => {
         content: "typed offline",
         type: "text",
       });
-      await new Promise((r) => setTimeout(r, 50));
-      return Object.keys(localStorage).find((k) => k.startsWith("test-outbox:"));
+      // Wait for the outbox's write, however long the page takes, rather than a fixed 50 ms.
+      const stored = () => Object.keys(localStorage).find((k) => k.startsWith("test-outbox:"));
+      const deadline = Date.now() + 5_000;
+      while (stored() === undefined && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return stored();
     }, session.id);
     expect(id).toBe("test-outbox:typed-offline");
     expect(await page.evaluate(() => (window as unknown as PageState).client.status)).not.toBe(

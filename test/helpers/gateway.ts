@@ -105,6 +105,15 @@ export function call<T = Record<string, unknown>>(
   return socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<T>;
 }
 
+/**
+ * Resolves once a `ping` on each socket is acked. The node writes to a socket in order, so
+ * whatever it emitted to these sockets before handling the pings has arrived by then: the
+ * sentinel to await before asserting that something did NOT arrive.
+ */
+export async function flushed(...sockets: Socket[]): Promise<void> {
+  await Promise.all(sockets.map((socket) => call(socket, "ping", {})));
+}
+
 /** Resolves once `predicate` holds, polling every 20 ms, or rejects after `timeoutMs`. */
 export async function waitFor(
   predicate: () => boolean | Promise<boolean>,

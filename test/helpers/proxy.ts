@@ -14,6 +14,8 @@ export interface FaultProxy {
   readonly openConnections: number;
   /** Connections accepted (and forwarded) so far. */
   readonly accepted: number;
+  /** Connections reset by `refuse` so far: proof a client tried while the link was down. */
+  readonly refused: number;
   /** Destroys every open connection, both sides, at once. */
   cut(): void;
   /** New connections are reset as soon as they arrive, for `ms` (default: until `accept()`). */
@@ -39,11 +41,13 @@ export async function startProxy(targetPort: number): Promise<FaultProxy> {
   let refusing = false;
   let refuseTimer: NodeJS.Timeout | undefined;
   let accepted = 0;
+  let refused = 0;
   const pairs = new Set<Pair>();
 
   const server = net.createServer((client) => {
     client.on("error", () => {});
     if (refusing) {
+      refused++;
       client.resetAndDestroy();
       return;
     }
@@ -85,6 +89,9 @@ export async function startProxy(targetPort: number): Promise<FaultProxy> {
     },
     get accepted() {
       return accepted;
+    },
+    get refused() {
+      return refused;
     },
     cut() {
       for (const pair of pairs) {

@@ -1,0 +1,77 @@
+/**
+ * The setup most test files share, in one place: a gateway for the file that cleans up after
+ * itself, sockets connected as a principal, and sessions made straight through the service.
+ */
+import type { Socket } from "socket.io-client";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import {
+  type ConnectOptions,
+  closeAllSockets,
+  connect,
+  type StartOptions,
+  startTestGateway,
+  type TestGateway,
+} from "./gateway.js";
+
+export interface SharedGatewayOptions extends StartOptions {
+  /** Close every socket after each test (default), or only after the file's last one. */
+  sockets?: "per-test" | "per-file";
+}
+
+/**
+ * A gateway on a fresh database, started before the file's (or describe block's) tests and
+ * closed after them, with its sockets. Use it at the top level of a file or a describe block;
+ * its fields are there once the tests run.
+ */
+export function sharedGateway(options: SharedGatewayOptions = {}): TestGateway {
+  const { sockets = "per-test", ...start } = options;
+  let node: TestGateway | undefined;
+  beforeAll(async () => {
+    node = await startTestGateway(start);
+  });
+  if (sockets === "per-test") afterEach(() => closeAllSockets());
+  afterAll(async () => {
+    closeAllSockets();
+    await node?.close();
+  });
+  const started = (): TestGateway => {
+    if (!node) throw new Error("sharedGateway: the gateway starts in beforeAll; use it in a test");
+    return node;
+  };
+  return {
+    get gateway() {
+      return started().gateway;
+    },
+    get url() {
+      return started().url;
+    },
+    get db() {
+      return started().db;
+    },
+    token: (sub, kind, expiresInSeconds) => started().token(sub, kind, expiresInSeconds),
+    close: () => started().close(),
+  };
+}
+
+/** A socket on `/clients` with a token for user `sub`. */
+export async function connectUser(
+  node: TestGateway,
+  sub: string,
+  options: Omit<ConnectOptions, "token"> = {},
+): Promise<Socket> {
+  return connect(node.url, "/clients", { ...options, token: await node.token(sub, "user") });
+}
+
+/** A socket on `/agents` with a token for agent `sub`. */
+export async function connectAgent(
+  node: TestGateway,
+  sub: string,
+  options: Omit<ConnectOptions, "token"> = {},
+): Promise<Socket> {
+  return connect(node.url, "/agents", { ...options, token: await node.token(sub, "agent") });
+}
+
+/** A session owned by `owner` (a user) with `members` (agents or users). */
+export async function createSession(node: TestGateway, owner: string, members: string[]) {
+  return node.gateway.messaging.createSession({ id: owner, kind: "user" }, { members });
+}
