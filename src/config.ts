@@ -59,6 +59,8 @@ export const EnvSchema = z.object({
   CORS_ORIGINS: z.string().default("*"),
   /** Milliseconds between passes that announce session heads to local sockets. */
   CLUSTER_HEAD_INTERVAL_MS: int(100, 60_000).default(5_000),
+  /** Milliseconds a typing `start` lasts without a refresh before the server sends `stop`. */
+  TYPING_TIMEOUT_MS: int(100, 60_000).default(6_000),
   /** Events per second one socket may send, sustained (burst: twice this). */
   SOCKET_RATE_LIMIT: int(1, 1_000_000).default(200),
   /** Bytes one connection may have queued for its client; past it the connection is dropped. */
@@ -126,6 +128,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   shutdownGraceMs: number;
   clusterHeadIntervalMs: number;
+  typingTimeoutMs: number;
   socketRateLimit: number;
   socketMaxBufferBytes: number;
   socketBinaryTimeoutMs: number;
@@ -214,6 +217,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     clusterHeadIntervalMs: e.CLUSTER_HEAD_INTERVAL_MS,
+    typingTimeoutMs: e.TYPING_TIMEOUT_MS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
     socketMaxBufferBytes: e.SOCKET_MAX_BUFFER_BYTES,
     socketBinaryTimeoutMs: e.SOCKET_BINARY_TIMEOUT_MS,

@@ -170,6 +170,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     corsOrigins: config.corsOrigins,
     maxContentBytes: config.maxContentBytes,
     headIntervalMs: config.clusterHeadIntervalMs,
+    typingTimeoutMs: config.typingTimeoutMs,
     rateLimitPerSecond: config.socketRateLimit,
     rateLimitBurst: config.socketRateLimit * 2,
     maxBufferedBytes: config.socketMaxBufferBytes,

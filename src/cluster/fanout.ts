@@ -5,7 +5,12 @@
  * per namespace per message. The table stays the truth: a lost batch is healed by
  * `session:head` and `sync`.
  */
-import type { ContextUpdateEvent, SessionHead, StoredMessage } from "../protocol/index.js";
+import type {
+  ContextUpdateEvent,
+  SessionHead,
+  StoredMessage,
+  TypingEvent,
+} from "../protocol/index.js";
 import type { ClusterBus, FanoutBatch } from "./bus.js";
 import { createHeadTracker, type HeadTracker } from "./heads.js";
 
@@ -21,6 +26,8 @@ export interface Fanout {
   context(update: ContextUpdateEvent, exceptSocketId?: string): void;
   /** Announces a head to local sockets and, unless `localOnly`, to other nodes. */
   head(head: SessionHead, options?: { localOnly?: boolean }): void;
+  /** A typing indicator: local sockets at once, other nodes only while the bus keeps up. */
+  typing(event: TypingEvent, exceptSocketId?: string): void;
   /** What this node's sockets have been given, for the positioning pass. */
   readonly heads: Pick<HeadTracker, "behind" | "retain">;
 }
@@ -41,7 +48,12 @@ export function createFanout(options: FanoutOptions): Fanout {
   /** Batches ready for other nodes, oldest first; `pending` is the one still filling. */
   const ready: FanoutBatch[] = [];
   let pending:
-    | { messages: StoredMessage[]; contexts: ContextUpdateEvent[]; heads: SessionHead[] }
+    | {
+        messages: StoredMessage[];
+        contexts: ContextUpdateEvent[];
+        heads: SessionHead[];
+        typing: TypingEvent[];
+      }
     | undefined;
   let pendingBytes = 0;
   let sending = false;
@@ -63,6 +75,7 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (batch.messages.length) out.messages = batch.messages;
       if (batch.contexts.length) out.contexts = batch.contexts;
       if (batch.heads.length) out.heads = batch.heads;
+      if (batch.typing.length) out.typing = batch.typing;
       ready.push(out);
       // A stuck bus must not hold memory without bound: the oldest go, heads heal them.
       if (ready.length > MAX_READY) ready.splice(0, ready.length - MAX_READY);
@@ -97,13 +110,13 @@ export function createFanout(options: FanoutOptions): Fanout {
   }
 
   function enqueue(
-    kind: "messages" | "contexts" | "heads",
-    item: StoredMessage | ContextUpdateEvent | SessionHead,
+    kind: "messages" | "contexts" | "heads" | "typing",
+    item: StoredMessage | ContextUpdateEvent | SessionHead | TypingEvent,
   ) {
     const size = JSON.stringify(item).length;
     if (pending && pendingBytes + size > BATCH_BYTES) flush();
     if (!pending) {
-      pending = { messages: [], contexts: [], heads: [] };
+      pending = { messages: [], contexts: [], heads: [], typing: [] };
       setImmediate(flush);
     }
     (pending[kind] as unknown[]).push(item);
@@ -131,6 +144,12 @@ export function createFanout(options: FanoutOptions): Fanout {
     head(head, options) {
       deliverLocally({ heads: [head] });
       if (!options?.localOnly) enqueue("heads", head);
+    },
+    typing(event, exceptSocketId) {
+      deliverLocally({ typing: [event] }, exceptSocketId);
+      // A backlog means the bus is slow or down: typing would only add to what messages wait
+      // behind, and is stale by the time it arrives.
+      if (ready.length === 0) enqueue("typing", event);
     },
   };
 }

@@ -9,6 +9,7 @@ import type {
   ContextWriteResult,
   SessionHead,
   StoredMessage,
+  TypingEvent,
 } from "./schemas.js";
 
 export type AckError = { status: "error"; code: ErrorCode; message: string; retryable: boolean };
@@ -31,6 +32,7 @@ export type SyncResult = {
 };
 export type ContextGetResult = { contexts: Context[] };
 export type PingResult = { serverTime: number };
+export type TypingResult = { sessionId: string };
 
 /** Results of each client-to-server event, by event name. */
 export type EventResults = {
@@ -41,6 +43,7 @@ export type EventResults = {
   "context:update": ContextWriteResult;
   "context:get": ContextGetResult;
   ping: PingResult;
+  typing: TypingResult;
 };
 
 export type ClientEventName = keyof EventResults;
@@ -54,6 +57,7 @@ export type ServerToClientEvents = {
   message: (message: StoredMessage) => void;
   "context:update": (update: ContextUpdateEvent) => void;
   "session:head": (head: SessionHead) => void;
+  typing: (event: TypingEvent) => void;
   /** Sent just before the server ends a connection for a reason (e.g. AUTH_EXPIRED). */
   "gateway:error": (error: { code: ErrorCode; message: string; retryable: boolean }) => void;
 };
@@ -66,6 +70,7 @@ export const CLIENT_EVENTS: readonly ClientEventName[] = [
   "context:update",
   "context:get",
   "ping",
+  "typing",
 ];
 
 /** Socket.IO namespaces and the token kind each admits. */

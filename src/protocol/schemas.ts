@@ -141,6 +141,22 @@ export const ContextGetPayload = z.strictObject({
 });
 export type ContextGetPayload = z.infer<typeof ContextGetPayload>;
 
+/** `typing`: the sender starts or stops typing in a session it has joined. */
+export const TypingPayload = z.strictObject({
+  sessionId: Id,
+  state: z.enum(["start", "stop"]),
+});
+export type TypingPayload = z.infer<typeof TypingPayload>;
+
+/** `typing` as relayed to a session's other sockets. */
+export type TypingEvent = {
+  sessionId: string;
+  principalId: string;
+  kind: PrincipalKind;
+  name: string;
+  state: "start" | "stop";
+};
+
 /** A context as stored, returned by `context:get` and the HTTP API. */
 export const Context = z.object({
   sessionId: z.string(),

@@ -41,6 +41,11 @@ export function createFanout(
     for (const head of batch.heads ?? []) {
       for (const nsp of namespaces) localRoom(nsp, head.sessionId).emit("session:head", head);
     }
+    for (const typing of batch.typing ?? []) {
+      for (const nsp of namespaces) {
+        localRoom(nsp, typing.sessionId, exceptSocketId).emit("typing", typing);
+      }
+    }
   }
 
   return createClusterFanout({

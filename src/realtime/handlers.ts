@@ -10,21 +10,24 @@ import {
   type ClientEventName,
   ContextGetPayload,
   ContextUpdatePayload,
+  GatewayError,
   JoinSessionPayload,
   LeaveSessionPayload,
   MessageInput,
   SyncPayload,
+  TypingPayload,
 } from "../protocol/index.js";
 import { type AckDeps, defineEvent, type EventRunner } from "./ack.js";
 import { queueRead } from "./read-queue.js";
+import type { TypingRelay } from "./typing.js";
 
 /** Messages returned by `join_session` with `lastSeq`; the rest come through `sync`. */
 export const JOIN_CATCH_UP_LIMIT = 100;
 
 export function createHandlers(
-  deps: AckDeps & { messaging: Messaging; namespace: string },
+  deps: AckDeps & { messaging: Messaging; namespace: string; typing: TypingRelay },
 ): Map<ClientEventName, EventRunner> {
-  const { messaging, metrics } = deps;
+  const { messaging, metrics, typing } = deps;
   const handlers = new Map<ClientEventName, EventRunner>();
 
   handlers.set(
@@ -52,6 +55,7 @@ export function createHandlers(
     "leave_session",
     defineEvent(deps, "leave_session", LeaveSessionPayload, async ({ sessionId }, socket) => {
       await socket.leave(sessionRoom(sessionId));
+      typing.left(socket, sessionId);
       return { sessionId };
     }),
   );
@@ -66,6 +70,7 @@ export function createHandlers(
         metrics.messagesIn.inc({ namespace: deps.namespace });
         metrics.socket.messages_received++;
       }
+      typing.messageSent(socket.data.principal.id, input.sessionId);
       return result;
     }),
   );
@@ -97,6 +102,18 @@ export function createHandlers(
         contexts: await messaging.getContexts(socket.data.principal, sessionId, contextId),
       }),
     ),
+  );
+
+  handlers.set(
+    "typing",
+    defineEvent(deps, "typing", TypingPayload, ({ sessionId, state }, socket) => {
+      // The room stands for the membership join_session checked: no query per keystroke.
+      if (!socket.rooms.has(sessionRoom(sessionId))) {
+        throw new GatewayError("FORBIDDEN", "Join the session before sending typing for it");
+      }
+      typing.set(socket, sessionId, state);
+      return { sessionId };
+    }),
   );
 
   // `ping` takes anything (PROTOCOL.md section 4).

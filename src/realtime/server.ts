@@ -35,6 +35,7 @@ import { perSecond, TokenBucket } from "./rate-limit.js";
 import { paceRefusal } from "./refusal-pacer.js";
 import { ConnectionStats } from "./stats.js";
 import type { GatewayNamespace, GatewayServer, GatewaySocket } from "./types.js";
+import { createTypingRelay } from "./typing.js";
 
 export interface RealtimeDeps {
   messaging: Messaging;
@@ -70,6 +71,8 @@ export interface RealtimeDeps {
   binaryTimeoutMs?: number;
   /** Admit Engine.IO 3 clients (socket.io-client 2.x, python-socketio 4.x). Default false. */
   allowEIO3?: boolean;
+  /** Milliseconds a typing `start` lasts without a refresh (typing.ts). Default 6,000. */
+  typingTimeoutMs?: number;
 }
 
 export interface RealtimeServer {
@@ -159,6 +162,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
   );
 
   const namespaces: GatewayNamespace[] = [];
+  const typing = createTypingRelay(() => fanout, deps.typingTimeoutMs);
   for (const name of Object.keys(NAMESPACES) as NamespaceName[]) {
     const nsp: GatewayNamespace = io.of(name);
     namespaces.push(nsp);
@@ -176,6 +180,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         inflight,
         messaging: deps.messaging,
         namespace: name,
+        typing,
       }),
     );
     nsp.on("connection", (socket) => onConnection(name, socket, onEvent));
@@ -283,6 +288,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     const namespace = this.nsp.name;
     if (expiresAt !== undefined) expiry.delete(this, expiresAt);
     this.data.lease?.release();
+    typing.disconnected(this.id);
     stats.disconnected(namespace, principal.id, reason);
     audit.disconnected(this.id, reason);
     log.debug({ socket: this.id, namespace, reason }, "socket disconnected");
