@@ -15,6 +15,7 @@ import type {
   ContextWriteResult,
   MessageInput,
   StoredMessage,
+  TypingEvent,
 } from "../protocol/schemas.js";
 import { type ClientStatus, Connection } from "./connection.js";
 import { Emitter } from "./emitter.js";
@@ -26,6 +27,7 @@ import { Receiver } from "./receiver.js";
 import { Sender } from "./sender.js";
 import { type JoinResult, Sessions } from "./sessions.js";
 import { TokenSource, tokenSubject } from "./token.js";
+import { TypingThrottle } from "./typing.js";
 
 /** A message to send; `id` is generated when absent (and reused on every resend). */
 export type SendInput = Omit<MessageInput, "id"> & { id?: string };
@@ -48,6 +50,12 @@ export type ClientEvents = {
    * TOO_LARGE, INVALID_PAYLOAD) and dropped from the outbox and its storage; `error` fires too.
    */
   sendFailed: (error: ClientError, message: MessageInput) => void;
+  /**
+   * Someone else (or this principal on another socket) starts or stops typing in a joined
+   * session. The server sends a `stop` for every `start` (timeout, message, leave, disconnect),
+   * so no timer is needed here.
+   */
+  typing: (event: TypingEvent) => void;
 };
 
 export interface GatewayClient {
@@ -88,6 +96,12 @@ export interface GatewayClient {
   updateContext(input: ContextUpdatePayload): Promise<ContextWriteResult>;
   /** Reads one or all contexts of a session. */
   getContexts(sessionId: string, contextId?: string): Promise<Context[]>;
+  /**
+   * Says whether the user is typing in a joined session; call it on every keystroke (`true`)
+   * and when done or the input is cleared (`false`). Sends at most one `start` per 3 s and a
+   * `stop` only after a `start`; best effort, never throws.
+   */
+  setTyping(sessionId: string, typing: boolean): void;
   /** A page of stored messages after `afterSeq` (default 0); does not touch the live stream. */
   history(sessionId: string, options?: { afterSeq?: number; limit?: number }): Promise<SyncResult>;
   /** Stops for good. Pending sends reject; entries in a persistent outbox storage stay there. */
@@ -129,7 +143,11 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   const connection: Connection = new Connection(opts, tokens, {
     status: (status, reason) => events.emit("status", status, reason),
     error: emitError,
-    connected: () => sessions.rejoinAll(),
+    connected: () => {
+      // The server ended this socket's typing when the old one went.
+      typingThrottle.forget();
+      sessions.rejoinAll();
+    },
     failed: (error) => stopParts(error),
     token: (token) => {
       principalId = tokenSubject(token) ?? principalId;
@@ -137,6 +155,16 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     message: (message) => receiver.ingest(message),
     context: (context) => sessions.context(context),
     head: (head) => receiver.head(head.sessionId, head.seq),
+    typing: (event) => events.emit("typing", event),
+  });
+
+  const typingThrottle = new TypingThrottle({
+    send: (sessionId, state) => {
+      if (connection.status !== "connected" || !sessions.ids().includes(sessionId)) return;
+      connection
+        .request("typing", { sessionId, state })
+        .catch((error: unknown) => log.debug("typing not sent", { error: String(error) }));
+    },
   });
 
   const sessions = new Sessions({
@@ -155,6 +183,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     retry,
     onSent: (entry, result) => {
       echoOwnMessage(entry.message, result);
+      // The server ended this principal's typing there when it stored the message.
+      typingThrottle.forget(entry.message.sessionId);
       events.emit("sent", result, entry.message);
     },
     onFailed: (entry, error) => {
@@ -263,6 +293,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       const { contexts } = await call(() => connection.request("context:get", payload));
       return contexts;
     },
+    setTyping: (sessionId, typing) => typingThrottle.set(sessionId, typing),
     history(sessionId, page) {
       return call(() =>
         connection.request("sync", {

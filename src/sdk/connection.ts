@@ -62,6 +62,7 @@ export interface ConnectionHooks {
   message: ServerToClientEvents["message"];
   context: ServerToClientEvents["context:update"];
   head: ServerToClientEvents["session:head"];
+  typing: ServerToClientEvents["typing"];
 }
 
 export class Connection {
@@ -153,6 +154,7 @@ export class Connection {
     socket.on("message", (message) => this.hooks.message(message));
     socket.on("context:update", (update) => this.hooks.context(update));
     socket.on("session:head", (head) => this.hooks.head(head));
+    socket.on("typing", (event) => this.hooks.typing(event));
     socket.connect();
   }
 

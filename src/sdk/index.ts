@@ -13,6 +13,7 @@ export type {
   MessageInput,
   MessageType,
   StoredMessage,
+  TypingEvent,
 } from "../protocol/schemas.js";
 export {
   type Agent,
