@@ -7,7 +7,9 @@ import type { Api } from "./api.js";
 import { Composer } from "./composer.js";
 import { MembersPanel } from "./members-panel.js";
 import { MessageList } from "./message-list.js";
+import { TypingIndicator } from "./typing-indicator.js";
 import { useChatSession } from "./use-chat-session.js";
+import { useTyping } from "./use-typing.js";
 
 export interface ChatViewProps {
   api: Api;
@@ -22,6 +24,12 @@ export function ChatView(props: ChatViewProps) {
   const { api, token, sessionId, selfId, onLeave } = props;
   const chat = useChatSession({ api, client: props.client, token, sessionId, senderId: selfId });
   const [copied, setCopied] = useState(false);
+  const typing = useTyping(props.client, sessionId, selfId);
+  const { client } = props;
+  const setTyping = useCallback(
+    (active: boolean) => client?.setTyping(sessionId, active),
+    [client, sessionId],
+  );
 
   const addMember = useCallback(
     async (principalId: string) => {
@@ -89,7 +97,8 @@ export function ChatView(props: ChatViewProps) {
           selfId={selfId}
           onRetry={chat.retry}
         />
-        <Composer onSend={chat.send} disabled={!chat.session} />
+        <TypingIndicator names={typing} />
+        <Composer onSend={chat.send} onTyping={setTyping} disabled={!chat.session} />
       </section>
     </div>
   );

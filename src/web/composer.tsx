@@ -18,6 +18,8 @@ const encoder = new TextEncoder();
 
 export function Composer(props: {
   onSend: (content: string, type: MessageType) => void;
+  /** The user is (true) or is no longer (false) writing something. */
+  onTyping?: (typing: boolean) => void;
   disabled?: boolean;
 }) {
   const [content, setContent] = useState("");
@@ -28,6 +30,7 @@ export function Composer(props: {
   function send(event?: FormEvent) {
     event?.preventDefault();
     if (!canSend) return;
+    props.onTyping?.(false);
     props.onSend(content, type);
     setContent("");
   }
@@ -50,7 +53,10 @@ export function Composer(props: {
         rows={2}
         placeholder="Write a message — Enter to send, Shift+Enter for a new line"
         value={content}
-        onChange={(e) => setContent(e.target.value)}
+        onChange={(e) => {
+          setContent(e.target.value);
+          props.onTyping?.(e.target.value.trim().length > 0);
+        }}
         onKeyDown={onKeyDown}
         aria-invalid={tooLarge || undefined}
         aria-describedby={tooLarge ? "composer-error" : undefined}
