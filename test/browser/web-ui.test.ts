@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
+import type { TypingEvent } from "../../src/protocol/index.js";
+import { call, connect, startTestGateway, type TestGateway, waitFor } from "../helpers/gateway.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -23,6 +24,7 @@ const CHROMIUM_ARGS = [
 ];
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SCREENSHOT = "/tmp/web-ui.png";
+const TYPING_SCREENSHOT = path.join(ROOT, "test-results", "web-ui-typing.png");
 /** Long enough for a reconnect with socket.io-client's default backoff, short enough to fail. */
 const UI_TIMEOUT_MS = 8_000;
 
@@ -197,6 +199,43 @@ describe("web UI", () => {
 
     await page.screenshot({ path: SCREENSHOT });
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  });
+
+  it("shows who else is typing under the conversation, and tells the others while this user writes", async () => {
+    const identity = JSON.parse(
+      (await page.evaluate(() => localStorage.getItem("tkr.identity.v1"))) ?? "{}",
+    ) as { sub: string };
+    await node.gateway.messaging.addMember({ id: identity.sub, kind: "user" }, sessionId, "bob");
+    const bob = await connect(node.url, "/clients", {
+      token: await node.gateway.tokens.sign({ sub: "bob", kind: "user", name: "Bob" }),
+    });
+    try {
+      await call(bob, "join_session", { sessionId });
+      const bobSaw: TypingEvent[] = [];
+      bob.on("typing", (event: TypingEvent) => bobSaw.push(event));
+
+      await call(bob, "typing", { sessionId, state: "start" });
+      const line = page.getByTestId("typing");
+      await page.getByTestId("typing").filter({ hasText: "Bob is typing…" }).waitFor();
+      await page.screenshot({ path: TYPING_SCREENSHOT });
+      await call(bob, "typing", { sessionId, state: "stop" });
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="typing"]')?.textContent === "",
+      );
+      expect(await line.textContent()).toBe("");
+
+      const composer = page.getByLabel("Message", { exact: true });
+      await composer.pressSequentially("hm");
+      await waitFor(() => bobSaw.length >= 1, UI_TIMEOUT_MS, "the page's typing start");
+      await composer.fill("");
+      await waitFor(() => bobSaw.length >= 2, UI_TIMEOUT_MS, "the page's typing stop");
+      expect(bobSaw.map((e) => [e.principalId, e.name, e.state])).toEqual([
+        [identity.sub, "Alice", "start"],
+        [identity.sub, "Alice", "stop"],
+      ]);
+    } finally {
+      bob.disconnect();
+    }
   });
 
   it("runs the web UI and Swagger UI under their Content-Security-Policy with no violation", async () => {
