@@ -69,4 +69,33 @@ describe("cluster fan-out over an in-memory bus", { timeout: 2_000 }, () => {
     expect(b.log[0]?.except).toBeUndefined();
     expect(b.log[0]?.batch.contexts).toHaveLength(1);
   });
+
+  it("drops typing for other nodes while messages wait, never queueing it ahead of them", async () => {
+    const network = createMemoryNetwork();
+    const [a, b] = [fakeNode(network), fakeNode(network)];
+    const typing = {
+      sessionId: "s",
+      principalId: "alice",
+      kind: "user" as const,
+      name: "Alice",
+      state: "start" as const,
+    };
+    network.hold();
+    a.fanout.message(message("s", 1));
+    await nextTick();
+    a.fanout.message(message("s", 2));
+    await nextTick();
+    // One batch in flight, one waiting: the bus is behind.
+    a.fanout.typing(typing, "sender-socket");
+    expect(a.log.at(-1)).toEqual({ batch: { typing: [typing] }, except: "sender-socket" });
+    network.release();
+    await b.until(() => b.seqs("s").length === 2);
+    a.fanout.message(message("s", 3));
+    await b.until(() => b.seqs("s").length === 3);
+    expect(network.published.some(({ batch }) => batch.typing)).toBe(false);
+
+    a.fanout.typing(typing, "sender-socket");
+    await b.until(() => b.log.some((entry) => entry.batch.typing));
+    expect(b.log.at(-1)?.batch.typing).toEqual([typing]);
+  });
 });
