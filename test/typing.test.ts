@@ -110,6 +110,21 @@ describe("typing", () => {
     expect(seen[3]).toMatchObject({ principalId: "alice", state: "stop" });
   });
 
+  it("stops when the sending socket leaves the session", async () => {
+    const session = await createSession(node, "alice", ["bot"]);
+    const agent = await connectAgent(node, "bot");
+    const sender = await connectUser(node, "alice");
+    await joined(session.id, sender, agent);
+    const seen = typingSeen(agent);
+    await call(sender, "typing", { sessionId: session.id, state: "start" });
+    await waitFor(() => seen.length === 1, 2_000, "the start");
+    await call(sender, "leave_session", { sessionId: session.id });
+    await waitFor(() => seen.length === 2, 2_000, "stop after the leave");
+    expect(seen[1]).toMatchObject({ principalId: "alice", state: "stop" });
+    const after = await call(sender, "typing", { sessionId: session.id, state: "start" });
+    expect(after).toMatchObject({ status: "error", code: "FORBIDDEN" });
+  });
+
   describe("across nodes", () => {
     let other: TestGateway;
     beforeAll(async () => {
