@@ -20,6 +20,8 @@ import {
   MAX_PAGE_LIMIT,
   MessageBody,
   MessagePage,
+  ONE_DIRECTION_MESSAGE,
+  oneDirection,
   PrincipalId,
   PutContextRequest,
   Session,
@@ -30,10 +32,13 @@ import type { HttpRateLimiter } from "./rate-limit.js";
 
 export type AppEnv = { Variables: { requestId: string; principal: Principal } };
 
-export const MessagesQuery = z.strictObject({
-  afterSeq: z.coerce.number().int().nonnegative().default(0),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
-});
+export const MessagesQuery = z
+  .strictObject({
+    afterSeq: z.coerce.number().int().nonnegative().optional(),
+    beforeSeq: z.coerce.number().int().nonnegative().optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
+  })
+  .refine(oneDirection, ONE_DIRECTION_MESSAGE);
 
 export interface RoutesDeps {
   messaging: Messaging;
@@ -156,7 +161,7 @@ export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<
     defineRoute({
       method: "get",
       path: "/sessions/:id/messages",
-      summary: "Messages with seq > afterSeq, oldest first",
+      summary: "Messages after afterSeq, or the page just before beforeSeq; oldest first",
       params: { id: sessionId },
       query: MessagesQuery,
       responses: { 200: { description: "page", schema: MessagePage } },
@@ -165,12 +170,19 @@ export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<
           // Serialized inside the gate, so the page's JSON is made while the slot is held.
           return await historyReads.run(async () =>
             c.json(
-              await messaging.readMessages(
-                c.get("principal"),
-                params.id,
-                query.afterSeq,
-                query.limit,
-              ),
+              query.beforeSeq === undefined
+                ? await messaging.readMessages(
+                    c.get("principal"),
+                    params.id,
+                    query.afterSeq ?? 0,
+                    query.limit,
+                  )
+                : await messaging.readMessagesBefore(
+                    c.get("principal"),
+                    params.id,
+                    query.beforeSeq,
+                    query.limit,
+                  ),
             ),
           );
         } catch (err) {

@@ -15,7 +15,12 @@ import {
 } from "../protocol/index.js";
 import { createAppendBatcher } from "./append-batcher.js";
 import { getContexts, updateContext } from "./contexts.js";
-import { checkMessageRules, type MessagePageResult, readMessages } from "./messages.js";
+import {
+  checkMessageRules,
+  type MessagePageResult,
+  readMessages,
+  readMessagesBefore,
+} from "./messages.js";
 import {
   addMember,
   type CreateSessionInput,
@@ -57,6 +62,13 @@ export interface Messaging {
     caller: Principal,
     sessionId: string,
     afterSeq: number,
+    limit?: number,
+  ): Promise<MessagePageResult>;
+  /** The page just before `beforeSeq`, oldest first; `hasMore` says older ones exist. */
+  readMessagesBefore(
+    caller: Principal,
+    sessionId: string,
+    beforeSeq: number,
     limit?: number,
   ): Promise<MessagePageResult>;
   updateContext(
@@ -106,6 +118,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     },
     readMessages: (caller, sessionId, afterSeq, limit = DEFAULT_PAGE_LIMIT) =>
       readMessages(pool, caller, sessionId, afterSeq, limit, deps.historyPageMaxBytes),
+    readMessagesBefore: (caller, sessionId, beforeSeq, limit = DEFAULT_PAGE_LIMIT) =>
+      readMessagesBefore(pool, caller, sessionId, beforeSeq, limit, deps.historyPageMaxBytes),
     async updateContext(caller, input, origin) {
       const context = await updateContext(pool, caller, input);
       publish("context", () => publisher.context(context, origin?.socketId));

@@ -118,11 +118,21 @@ export type JoinSessionPayload = z.infer<typeof JoinSessionPayload>;
 export const LeaveSessionPayload = z.strictObject({ sessionId: Id });
 export type LeaveSessionPayload = z.infer<typeof LeaveSessionPayload>;
 
-export const SyncPayload = z.strictObject({
-  sessionId: Id,
-  afterSeq: z.number().int().nonnegative(),
-  limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).optional(),
-});
+/** A history position: after a seq (forwards) or before one (backwards), never both. */
+export const ONE_DIRECTION_MESSAGE = "give afterSeq or beforeSeq, not both";
+export const oneDirection = (p: {
+  afterSeq?: number | undefined;
+  beforeSeq?: number | undefined;
+}) => p.afterSeq === undefined || p.beforeSeq === undefined;
+
+export const SyncPayload = z
+  .strictObject({
+    sessionId: Id,
+    afterSeq: z.number().int().nonnegative().optional(),
+    beforeSeq: z.number().int().nonnegative().optional(),
+    limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).optional(),
+  })
+  .refine(oneDirection, ONE_DIRECTION_MESSAGE);
 export type SyncPayload = z.infer<typeof SyncPayload>;
 
 export const ContextData = JsonObject;

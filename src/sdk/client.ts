@@ -88,8 +88,14 @@ export interface GatewayClient {
   updateContext(input: ContextUpdatePayload): Promise<ContextWriteResult>;
   /** Reads one or all contexts of a session. */
   getContexts(sessionId: string, contextId?: string): Promise<Context[]>;
-  /** A page of stored messages after `afterSeq` (default 0); does not touch the live stream. */
-  history(sessionId: string, options?: { afterSeq?: number; limit?: number }): Promise<SyncResult>;
+  /**
+   * A page of stored messages after `afterSeq` (default 0), or the page just before `beforeSeq`
+   * (not both); does not touch the live stream.
+   */
+  history(
+    sessionId: string,
+    options?: { afterSeq?: number; beforeSeq?: number; limit?: number },
+  ): Promise<SyncResult>;
   /** Stops for good. Pending sends reject; entries in a persistent outbox storage stay there. */
   close(): Promise<void>;
 }
@@ -267,7 +273,9 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       return call(() =>
         connection.request("sync", {
           sessionId,
-          afterSeq: page?.afterSeq ?? 0,
+          ...(page?.beforeSeq === undefined
+            ? { afterSeq: page?.afterSeq ?? 0 }
+            : { beforeSeq: page.beforeSeq }),
           ...(page?.limit === undefined ? {} : { limit: page.limit }),
         }),
       );
