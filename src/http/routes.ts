@@ -14,10 +14,12 @@ import {
   ContextWriteResult,
   CreateSessionRequest,
   DEFAULT_PAGE_LIMIT,
+  DEFAULT_SESSION_LIST_LIMIT,
   DevTokenRequest,
   GatewayError,
   Id,
   MAX_PAGE_LIMIT,
+  MAX_SESSION_LIST_LIMIT,
   MessageBody,
   MessagePage,
   ONE_DIRECTION_MESSAGE,
@@ -25,6 +27,7 @@ import {
   PrincipalId,
   PutContextRequest,
   Session,
+  SessionList,
 } from "../protocol/index.js";
 import { defineRoute, type RouteRegistry } from "./api-route.js";
 import { ConcurrencyGate } from "./concurrency.js";
@@ -39,6 +42,16 @@ export const MessagesQuery = z
     limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
   })
   .refine(oneDirection, ONE_DIRECTION_MESSAGE);
+
+export const SessionsQuery = z.strictObject({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_SESSION_LIST_LIMIT)
+    .default(DEFAULT_SESSION_LIST_LIMIT),
+  cursor: z.string().max(1000).optional(),
+});
 
 export interface RoutesDeps {
   messaging: Messaging;
@@ -97,6 +110,18 @@ export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<
     await next();
   });
   if (deps.rateLimiter) v1.use("*", deps.rateLimiter.byPrincipal);
+
+  add(
+    defineRoute({
+      method: "get",
+      path: "/sessions",
+      summary: "The caller's sessions, most recent activity first, paged by cursor",
+      query: SessionsQuery,
+      responses: { 200: { description: "page", schema: SessionList } },
+      handler: async (c, { query }) =>
+        c.json(await messaging.listSessions(c.get("principal"), query.limit, query.cursor)),
+    }),
+  );
 
   add(
     defineRoute({

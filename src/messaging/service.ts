@@ -12,6 +12,7 @@ import {
   DEFAULT_PAGE_LIMIT,
   type MessageInput,
   type Session,
+  type SessionList,
 } from "../protocol/index.js";
 import { createAppendBatcher } from "./append-batcher.js";
 import { getContexts, updateContext } from "./contexts.js";
@@ -21,6 +22,7 @@ import {
   readMessages,
   readMessagesBefore,
 } from "./messages.js";
+import { listSessions } from "./session-list.js";
 import {
   addMember,
   type CreateSessionInput,
@@ -54,6 +56,8 @@ export interface Origin {
 export interface Messaging {
   createSession(caller: Principal, input: CreateSessionInput): Promise<Session>;
   getSession(caller: Principal, sessionId: string): Promise<Session>;
+  /** The caller's sessions, most recent activity first; `cursor` from the previous page. */
+  listSessions(caller: Principal, limit: number, cursor?: string): Promise<SessionList>;
   addMember(caller: Principal, sessionId: string, principalId: string): Promise<void>;
   removeMember(caller: Principal, sessionId: string, principalId: string): Promise<void>;
   requireMember(caller: Principal, sessionId: string): Promise<SessionAccess>;
@@ -102,6 +106,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   return {
     createSession: (caller, input) => createSession(db, caller, input),
     getSession: (caller, sessionId) => getSession(db, caller, sessionId),
+    listSessions: (caller, limit, cursor) => listSessions(pool, caller, limit, cursor),
     addMember: (caller, sessionId, principalId) => addMember(db, caller, sessionId, principalId),
     async removeMember(caller, sessionId, principalId) {
       await removeMember(db, caller, sessionId, principalId);

@@ -206,6 +206,22 @@ export const Session = z.object({
 });
 export type Session = z.infer<typeof Session>;
 
+/** A session in the caller's list: `Session` with the time of its newest message (ms). */
+export const SessionSummary = Session.extend({
+  lastMessageAt: z.number().int().nullable(),
+});
+export type SessionSummary = z.infer<typeof SessionSummary>;
+
+export const SessionList = z.object({
+  sessions: z.array(SessionSummary),
+  /** Opaque; pass it back as `cursor` for the next page. Null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+export type SessionList = z.infer<typeof SessionList>;
+
+export const DEFAULT_SESSION_LIST_LIMIT = 50;
+export const MAX_SESSION_LIST_LIMIT = 100;
+
 export const MessagePage = z.object({
   messages: z.array(StoredMessage),
   headSeq: z.number().int().nonnegative(),
