@@ -3,7 +3,12 @@
  * inter-node batch, the event it travels as, and the bus it travels on. Realtime's bus is the
  * Socket.IO adapter (adapter-bus.ts), serverless's is raw NOTIFY (notify.ts), tests use memory.
  */
-import type { ContextUpdateEvent, SessionHead, StoredMessage } from "../protocol/index.js";
+import type {
+  ContextUpdateEvent,
+  MembershipChange,
+  SessionHead,
+  StoredMessage,
+} from "../protocol/index.js";
 
 /** The server-side emit that carries a batch (`io.serverSideEmit(FANOUT_EVENT, batch)`). */
 export const FANOUT_EVENT = "tkr:fanout";
@@ -13,6 +18,7 @@ export interface FanoutBatch {
   messages?: StoredMessage[];
   contexts?: ContextUpdateEvent[];
   heads?: SessionHead[];
+  members?: MembershipChange[];
 }
 
 export interface ClusterBus {

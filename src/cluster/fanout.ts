@@ -5,7 +5,12 @@
  * per namespace per message. The table stays the truth: a lost batch is healed by
  * `session:head` and `sync`.
  */
-import type { ContextUpdateEvent, SessionHead, StoredMessage } from "../protocol/index.js";
+import type {
+  ContextUpdateEvent,
+  MembershipChange,
+  SessionHead,
+  StoredMessage,
+} from "../protocol/index.js";
 import type { ClusterBus, FanoutBatch } from "./bus.js";
 import { createHeadTracker, type HeadTracker } from "./heads.js";
 
@@ -21,6 +26,8 @@ export interface Fanout {
   context(update: ContextUpdateEvent, exceptSocketId?: string): void;
   /** Announces a head to local sockets and, unless `localOnly`, to other nodes. */
   head(head: SessionHead, options?: { localOnly?: boolean }): void;
+  /** A member added or removed, to this node's sockets and the other nodes'. */
+  membership(change: MembershipChange): void;
   /** What this node's sockets have been given, for the positioning pass. */
   readonly heads: Pick<HeadTracker, "behind" | "retain">;
 }
@@ -41,7 +48,12 @@ export function createFanout(options: FanoutOptions): Fanout {
   /** Batches ready for other nodes, oldest first; `pending` is the one still filling. */
   const ready: FanoutBatch[] = [];
   let pending:
-    | { messages: StoredMessage[]; contexts: ContextUpdateEvent[]; heads: SessionHead[] }
+    | {
+        messages: StoredMessage[];
+        contexts: ContextUpdateEvent[];
+        heads: SessionHead[];
+        members: MembershipChange[];
+      }
     | undefined;
   let pendingBytes = 0;
   let sending = false;
@@ -63,6 +75,7 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (batch.messages.length) out.messages = batch.messages;
       if (batch.contexts.length) out.contexts = batch.contexts;
       if (batch.heads.length) out.heads = batch.heads;
+      if (batch.members.length) out.members = batch.members;
       ready.push(out);
       // A stuck bus must not hold memory without bound: the oldest go, heads heal them.
       if (ready.length > MAX_READY) ready.splice(0, ready.length - MAX_READY);
@@ -97,13 +110,13 @@ export function createFanout(options: FanoutOptions): Fanout {
   }
 
   function enqueue(
-    kind: "messages" | "contexts" | "heads",
-    item: StoredMessage | ContextUpdateEvent | SessionHead,
+    kind: "messages" | "contexts" | "heads" | "members",
+    item: StoredMessage | ContextUpdateEvent | SessionHead | MembershipChange,
   ) {
     const size = JSON.stringify(item).length;
     if (pending && pendingBytes + size > BATCH_BYTES) flush();
     if (!pending) {
-      pending = { messages: [], contexts: [], heads: [] };
+      pending = { messages: [], contexts: [], heads: [], members: [] };
       setImmediate(flush);
     }
     (pending[kind] as unknown[]).push(item);
@@ -131,6 +144,10 @@ export function createFanout(options: FanoutOptions): Fanout {
     head(head, options) {
       deliverLocally({ heads: [head] });
       if (!options?.localOnly) enqueue("heads", head);
+    },
+    membership(change) {
+      deliverLocally({ members: [change] });
+      enqueue("members", change);
     },
   };
 }

@@ -28,6 +28,7 @@ import {
   type CreateSessionInput,
   createSession,
   getSession,
+  memberEvent,
   removeMember,
   requireMember,
   type SessionAccess,
@@ -107,10 +108,25 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     createSession: (caller, input) => createSession(db, caller, input),
     getSession: (caller, sessionId) => getSession(db, caller, sessionId),
     listSessions: (caller, limit, cursor) => listSessions(pool, caller, limit, cursor),
-    addMember: (caller, sessionId, principalId) => addMember(db, caller, sessionId, principalId),
+    async addMember(caller, sessionId, principalId) {
+      if (!(await addMember(db, caller, sessionId, principalId))) return;
+      // Read after the commit, so the event carries the session as it now is; best effort
+      // like every publish: the member is added whatever happens here.
+      publish("memberAdded", async () => {
+        const [session, member] = await Promise.all([
+          getSession(db, caller, sessionId),
+          memberEvent(db, sessionId, principalId),
+        ]);
+        await publisher.membership?.({ change: "added", member, session });
+      });
+    },
     async removeMember(caller, sessionId, principalId) {
       await removeMember(db, caller, sessionId, principalId);
-      publish("memberRemoved", () => publisher.memberRemoved(sessionId, principalId));
+      publish("memberRemoved", async () => {
+        await publisher.memberRemoved(sessionId, principalId);
+        const member = await memberEvent(db, sessionId, principalId);
+        await publisher.membership?.({ change: "removed", member });
+      });
     },
     requireMember: (caller, sessionId) => requireMember(pool, sessionId, caller.id),
     async sendMessage(caller, input, origin) {

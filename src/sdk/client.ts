@@ -7,7 +7,12 @@
  * messages included: the server does not echo a message to the socket that sent it, so the SDK
  * slots the sender's own message in at the `seq` its ack names. Contexts work the same way.
  */
-import type { SyncResult } from "../protocol/events.js";
+import type {
+  MemberEvent,
+  SessionAddedEvent,
+  SessionRemovedEvent,
+  SyncResult,
+} from "../protocol/events.js";
 import type {
   AppendResult,
   Context,
@@ -48,6 +53,14 @@ export type ClientEvents = {
    * TOO_LARGE, INVALID_PAYLOAD) and dropped from the outbox and its storage; `error` fires too.
    */
   sendFailed: (error: ClientError, message: MessageInput) => void;
+  /** This principal was added to a session (by anyone, on any node); join it to follow it. */
+  sessionAdded: (event: SessionAddedEvent) => void;
+  /** This principal was removed from a session; the client stops following it. */
+  sessionRemoved: (event: SessionRemovedEvent) => void;
+  /** A principal was added to a joined session. */
+  memberAdded: (event: MemberEvent) => void;
+  /** A principal was removed from a joined session. */
+  memberRemoved: (event: MemberEvent) => void;
 };
 
 export interface GatewayClient {
@@ -143,6 +156,15 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     message: (message) => receiver.ingest(message),
     context: (context) => sessions.context(context),
     head: (head) => receiver.head(head.sessionId, head.seq),
+    sessionAdded: (event) => events.emit("sessionAdded", event),
+    sessionRemoved: (event) => {
+      // The server has already taken the socket out of the room; forget the session so a
+      // reconnect does not try to rejoin it.
+      sessions.leave(event.sessionId).catch(() => {});
+      events.emit("sessionRemoved", event);
+    },
+    memberAdded: (event) => events.emit("memberAdded", event),
+    memberRemoved: (event) => events.emit("memberRemoved", event),
   });
 
   const sessions = new Sessions({
