@@ -10,7 +10,7 @@ import type { ContextUpdateEvent } from "../src/protocol/index.js";
 import serverless, { createServerlessApp, type ServerlessApp } from "../src/serverless/index.js";
 import { type ClusterNode, Follower, filler, startNode } from "./helpers/cluster.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/db.js";
-import { closeAllSockets, TEST_SECRET, waitFor } from "./helpers/gateway.js";
+import { closeAllSockets, connect, TEST_SECRET, waitFor } from "./helpers/gateway.js";
 
 let cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -155,7 +155,55 @@ describe("serverless app", () => {
     });
     await waitFor(() => followers.slice(0, 2).every((f) => f.live === 3), 5_000, "third message");
     expect(followers[2]?.held.has(3)).toBe(false);
-    expect(fn.publisher.stats).toMatchObject({ published: 5, failed: 0 });
+    // Two messages, a context, and the removal: the room leave plus the membership events.
+    expect(fn.publisher.stats).toMatchObject({ published: 6, failed: 0 });
+  });
+
+  it("tells the added and removed principal's sockets and the session's room on both nodes", async () => {
+    const { db, a, b } = await cluster();
+    const fn = app(db.url);
+    const token = await a.token("fn-agent", "agent");
+    const created = await request(fn, "POST", "/v1/sessions", token, { members: ["alice"] });
+    const session = (await created.json()) as { id: string };
+    const alice = await Follower.join(
+      a.url,
+      "/clients",
+      await a.token("alice", "user"),
+      session.id,
+    );
+    const dana = await connect(b.url, "/clients", { token: await b.token("dana", "user") });
+    const events: Array<[string, unknown]> = [];
+    for (const name of ["member:added", "member:removed"]) {
+      (alice.socket as Socket).on(name, (e: unknown) => events.push([`alice ${name}`, e]));
+    }
+    for (const name of ["session:added", "session:removed"]) {
+      dana.on(name, (e: unknown) => events.push([`dana ${name}`, e]));
+    }
+    const added = await request(fn, "POST", `/v1/sessions/${session.id}/members`, token, {
+      principalId: "dana",
+    });
+    expect(added.status).toBe(201);
+    await waitFor(() => events.length === 2, 5_000, "the add announced on both nodes");
+    const removed = await request(fn, "DELETE", `/v1/sessions/${session.id}/members/dana`, token);
+    expect(removed.status).toBe(204);
+    await waitFor(() => events.length === 4, 5_000, "the removal announced on both nodes");
+    const member = { sessionId: session.id, principalId: "dana", kind: "user", name: "dana" };
+    expect(events.sort((x, y) => x[0].localeCompare(y[0]))).toEqual([
+      ["alice member:added", member],
+      ["alice member:removed", member],
+      [
+        "dana session:added",
+        {
+          session: {
+            id: session.id,
+            title: null,
+            members: ["alice", "fn-agent", "dana"],
+            headSeq: 0,
+          },
+        },
+      ],
+      ["dana session:removed", { sessionId: session.id }],
+    ]);
   });
 
   it("tries a failed publish once and gives up; the message stays committed and sockets learn it from session:head", async () => {

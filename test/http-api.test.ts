@@ -316,6 +316,45 @@ describe("HTTP API: the documented flow", () => {
     for (const m of all.body.messages) expect(m.timestamp).toBe(m.createdAt);
   });
 
+  it("pages backwards by beforeSeq, oldest first in each page, and refuses beforeSeq with afterSeq", async () => {
+    const session = await newSession(app, aliceToken);
+    for (let i = 1; i <= 5; i++) {
+      const r = await call(app, "POST", `/v1/sessions/${session.id}/messages`, {
+        token: aliceToken,
+        json: message({ content: `n${i}` }),
+      });
+      expect(r.status).toBe(201);
+    }
+    const read = async (query: string) => {
+      const r = await call<MessagePage>(app, "GET", `/v1/sessions/${session.id}/messages${query}`, {
+        token: aliceToken,
+      });
+      expect(r.status).toBe(200);
+      return {
+        seqs: r.body.messages.map((m) => m.seq),
+        headSeq: r.body.headSeq,
+        hasMore: r.body.hasMore,
+      };
+    };
+    expect(await read("?beforeSeq=6&limit=2")).toEqual({ seqs: [4, 5], headSeq: 5, hasMore: true });
+    expect(await read("?beforeSeq=4&limit=2")).toEqual({ seqs: [2, 3], headSeq: 5, hasMore: true });
+    expect(await read("?beforeSeq=2&limit=2")).toEqual({ seqs: [1], headSeq: 5, hasMore: false });
+    expect(await read("?beforeSeq=1")).toEqual({ seqs: [], headSeq: 5, hasMore: false });
+    // Past the head reads the newest page, as a client that does not know the head would ask.
+    expect(await read("?beforeSeq=1000000000000&limit=3")).toMatchObject({
+      seqs: [3, 4, 5],
+      hasMore: true,
+    });
+    const both = await call<{ error: { code: string } }>(
+      app,
+      "GET",
+      `/v1/sessions/${session.id}/messages?afterSeq=1&beforeSeq=4`,
+      { token: aliceToken },
+    );
+    expect(both.status).toBe(400);
+    expect(both.body.error.code).toBe("INVALID_PAYLOAD");
+  });
+
   it("creates a context at version 1, updates it at the expected version, and reads it back", async () => {
     const session = await newSession(app, aliceToken, ["agent-1"]);
     const base = `/v1/sessions/${session.id}/contexts`;

@@ -81,6 +81,7 @@ describe("OpenAPI document", () => {
     expect(read.parameters.map((p) => `${p.in} ${p.name}`)).toEqual([
       "path id",
       "query afterSeq",
+      "query beforeSeq",
       "query limit",
     ]);
     expect(read.parameters.find((p) => p.name === "limit")?.schema.maximum).toBe(MAX_PAGE_LIMIT);

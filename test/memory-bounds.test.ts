@@ -73,6 +73,46 @@ describe("history pages", () => {
   });
 });
 
+describe("history pages backwards", () => {
+  it("cuts a backwards sync page by bytes from the newest end, always at least one message", async () => {
+    const sessionId = await sessionWith([10, 65_536, 30_000, 30_000, 30_000]);
+    const socket = await connect(node.url, "/clients", {
+      token: await node.token("alice", "user"),
+    });
+    const seen: number[][] = [];
+    let beforeSeq = 6;
+    for (;;) {
+      const page = await call<Page>(socket, "sync", { sessionId, beforeSeq, limit: 500 });
+      expect(page.status).toBe("success");
+      expect(page.messages.length).toBeGreaterThan(0);
+      seen.push(page.messages.map((m) => m.seq));
+      beforeSeq = page.messages[0]?.seq ?? beforeSeq;
+      if (!page.hasMore) break;
+    }
+    expect(seen).toEqual([[4, 5], [3], [2], [1]]);
+  });
+
+  it("cuts by count, oldest first, and refuses afterSeq with beforeSeq", async () => {
+    const sessionId = await sessionWith([10, 10, 10]);
+    const socket = await connect(node.url, "/clients", {
+      token: await node.token("alice", "user"),
+    });
+    const page = await call<Page>(socket, "sync", { sessionId, beforeSeq: 4, limit: 2 });
+    expect(page.messages.map((m) => m.seq)).toEqual([2, 3]);
+    expect(page.hasMore).toBe(true);
+    const last = await call<Page>(socket, "sync", { sessionId, beforeSeq: 2, limit: 2 });
+    expect(last.messages.map((m) => m.seq)).toEqual([1]);
+    expect(last.hasMore).toBe(false);
+    const both = await call<{ status: string; code?: string; error?: { code: string } }>(
+      socket,
+      "sync",
+      { sessionId, afterSeq: 0, beforeSeq: 2 },
+    );
+    expect(both.status).toBe("error");
+    expect(JSON.stringify(both)).toContain("INVALID_PAYLOAD");
+  });
+});
+
 describe("a client that does not read", () => {
   it("is dropped past the outgoing buffer limit, with the metric, and reconnects to catch up", async () => {
     const sessionId = await sessionWith(Array.from({ length: 8 }, () => 60_000));

@@ -5,6 +5,7 @@
  */
 import type {
   ContextUpdateEvent,
+  MembershipChange,
   SessionHead,
   StoredMessage,
   TypingEvent,
@@ -20,6 +21,7 @@ export interface FanoutBatch {
   heads?: SessionHead[];
   /** Volatile: dropped rather than queued when the bus is behind. */
   typing?: TypingEvent[];
+  members?: MembershipChange[];
 }
 
 export interface ClusterBus {

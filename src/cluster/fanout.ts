@@ -7,6 +7,7 @@
  */
 import type {
   ContextUpdateEvent,
+  MembershipChange,
   SessionHead,
   StoredMessage,
   TypingEvent,
@@ -28,6 +29,8 @@ export interface Fanout {
   head(head: SessionHead, options?: { localOnly?: boolean }): void;
   /** A typing indicator: local sockets at once, other nodes only while the bus keeps up. */
   typing(event: TypingEvent, exceptSocketId?: string): void;
+  /** A member added or removed, to this node's sockets and the other nodes'. */
+  membership(change: MembershipChange): void;
   /** What this node's sockets have been given, for the positioning pass. */
   readonly heads: Pick<HeadTracker, "behind" | "retain">;
 }
@@ -53,6 +56,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         contexts: ContextUpdateEvent[];
         heads: SessionHead[];
         typing: TypingEvent[];
+        members: MembershipChange[];
       }
     | undefined;
   let pendingBytes = 0;
@@ -76,6 +80,7 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (batch.contexts.length) out.contexts = batch.contexts;
       if (batch.heads.length) out.heads = batch.heads;
       if (batch.typing.length) out.typing = batch.typing;
+      if (batch.members.length) out.members = batch.members;
       ready.push(out);
       // A stuck bus must not hold memory without bound: the oldest go, heads heal them.
       if (ready.length > MAX_READY) ready.splice(0, ready.length - MAX_READY);
@@ -110,13 +115,13 @@ export function createFanout(options: FanoutOptions): Fanout {
   }
 
   function enqueue(
-    kind: "messages" | "contexts" | "heads" | "typing",
-    item: StoredMessage | ContextUpdateEvent | SessionHead | TypingEvent,
+    kind: "messages" | "contexts" | "heads" | "typing" | "members",
+    item: StoredMessage | ContextUpdateEvent | SessionHead | TypingEvent | MembershipChange,
   ) {
     const size = JSON.stringify(item).length;
     if (pending && pendingBytes + size > BATCH_BYTES) flush();
     if (!pending) {
-      pending = { messages: [], contexts: [], heads: [], typing: [] };
+      pending = { messages: [], contexts: [], heads: [], typing: [], members: [] };
       setImmediate(flush);
     }
     (pending[kind] as unknown[]).push(item);
@@ -150,6 +155,10 @@ export function createFanout(options: FanoutOptions): Fanout {
       // A backlog means the bus is slow or down: typing would only add to what messages wait
       // behind, and is stale by the time it arrives.
       if (ready.length === 0) enqueue("typing", event);
+    },
+    membership(change) {
+      deliverLocally({ members: [change] });
+      enqueue("members", change);
     },
   };
 }

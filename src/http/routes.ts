@@ -14,15 +14,20 @@ import {
   ContextWriteResult,
   CreateSessionRequest,
   DEFAULT_PAGE_LIMIT,
+  DEFAULT_SESSION_LIST_LIMIT,
   DevTokenRequest,
   GatewayError,
   Id,
   MAX_PAGE_LIMIT,
+  MAX_SESSION_LIST_LIMIT,
   MessageBody,
   MessagePage,
+  ONE_DIRECTION_MESSAGE,
+  oneDirection,
   PrincipalId,
   PutContextRequest,
   Session,
+  SessionList,
 } from "../protocol/index.js";
 import { defineRoute, type RouteRegistry } from "./api-route.js";
 import { ConcurrencyGate } from "./concurrency.js";
@@ -30,9 +35,22 @@ import type { HttpRateLimiter } from "./rate-limit.js";
 
 export type AppEnv = { Variables: { requestId: string; principal: Principal } };
 
-export const MessagesQuery = z.strictObject({
-  afterSeq: z.coerce.number().int().nonnegative().default(0),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
+export const MessagesQuery = z
+  .strictObject({
+    afterSeq: z.coerce.number().int().nonnegative().optional(),
+    beforeSeq: z.coerce.number().int().nonnegative().optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
+  })
+  .refine(oneDirection, ONE_DIRECTION_MESSAGE);
+
+export const SessionsQuery = z.strictObject({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_SESSION_LIST_LIMIT)
+    .default(DEFAULT_SESSION_LIST_LIMIT),
+  cursor: z.string().max(1000).optional(),
 });
 
 export interface RoutesDeps {
@@ -92,6 +110,18 @@ export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<
     await next();
   });
   if (deps.rateLimiter) v1.use("*", deps.rateLimiter.byPrincipal);
+
+  add(
+    defineRoute({
+      method: "get",
+      path: "/sessions",
+      summary: "The caller's sessions, most recent activity first, paged by cursor",
+      query: SessionsQuery,
+      responses: { 200: { description: "page", schema: SessionList } },
+      handler: async (c, { query }) =>
+        c.json(await messaging.listSessions(c.get("principal"), query.limit, query.cursor)),
+    }),
+  );
 
   add(
     defineRoute({
@@ -156,7 +186,7 @@ export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<
     defineRoute({
       method: "get",
       path: "/sessions/:id/messages",
-      summary: "Messages with seq > afterSeq, oldest first",
+      summary: "Messages after afterSeq, or the page just before beforeSeq; oldest first",
       params: { id: sessionId },
       query: MessagesQuery,
       responses: { 200: { description: "page", schema: MessagePage } },
@@ -165,12 +195,19 @@ export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<
           // Serialized inside the gate, so the page's JSON is made while the slot is held.
           return await historyReads.run(async () =>
             c.json(
-              await messaging.readMessages(
-                c.get("principal"),
-                params.id,
-                query.afterSeq,
-                query.limit,
-              ),
+              query.beforeSeq === undefined
+                ? await messaging.readMessages(
+                    c.get("principal"),
+                    params.id,
+                    query.afterSeq ?? 0,
+                    query.limit,
+                  )
+                : await messaging.readMessagesBefore(
+                    c.get("principal"),
+                    params.id,
+                    query.beforeSeq,
+                    query.limit,
+                  ),
             ),
           );
         } catch (err) {

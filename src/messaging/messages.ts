@@ -268,3 +268,58 @@ export async function readMessages(
   const last = messages.at(-1)?.seq ?? 0;
   return { messages, headSeq: Math.max(access.headSeq, last), hasMore };
 }
+
+/**
+ * The `$3` seqs just before `$2`, newest first, with their weights summed from the newest end, so
+ * the byte budget `$4` keeps the messages nearest to `$2` (the same shape as READ_PAGE_SQL).
+ */
+const READ_PAGE_BEFORE_SQL = `
+with weights as (
+  select seq, ${COST} as cost from messages
+  where session_id = $1 and seq < $2 order by seq desc limit $3
+), page as (
+  select seq, cost, sum(cost) over (order by seq desc rows unbounded preceding) - cost as before
+  from weights
+)
+select m.session_id, m.seq, m.id, m.sender_id, m.sender_kind, m.type, m.content, m.receiver_id,
+  m.context_id, m.reply_to, m.metadata, m.client_timestamp,
+  (extract(epoch from m.created_at) * 1000)::bigint as created_at,
+  page.cost::int as cost, (select count(*) from page)::int as total
+from page join messages m on m.session_id = $1 and m.seq = page.seq
+where page.before <= $4
+order by m.seq desc`;
+
+/**
+ * Messages with `seq < beforeSeq`: the `limit` just before it (and within `maxBytes`, at least
+ * one), oldest first like a forward page; `hasMore` says that older ones exist. A `beforeSeq`
+ * past the head reads the newest page. The caller must be a member.
+ */
+export async function readMessagesBefore(
+  pool: pg.Pool,
+  caller: Principal,
+  sessionId: string,
+  beforeSeq: number,
+  limit: number = DEFAULT_PAGE_LIMIT,
+  maxBytes: number = DEFAULT_PAGE_BYTES,
+): Promise<MessagePageResult> {
+  const access = await requireMember(pool, sessionId, caller.id);
+  const before = Math.min(beforeSeq, access.headSeq + 1);
+  if (before <= 1) return { messages: [], headSeq: access.headSeq, hasMore: false };
+  const result = await withDb(() =>
+    pool.query<MessageRow & { cost: number; total: number }>({
+      name: "tkr_read_page_before",
+      text: READ_PAGE_BEFORE_SQL,
+      values: [sessionId, before, limit + 1, maxBytes],
+    }),
+  );
+  const messages: StoredMessage[] = [];
+  let bytes = 0;
+  for (const row of result.rows) {
+    if (messages.length === limit || (messages.length > 0 && bytes + row.cost > maxBytes)) break;
+    bytes += row.cost;
+    messages.push(rowToMessage(row));
+  }
+  const hasMore = messages.length < (result.rows[0]?.total ?? 0);
+  messages.reverse();
+  return { messages, headSeq: access.headSeq, hasMore };
+}

@@ -12,15 +12,23 @@ import {
   DEFAULT_PAGE_LIMIT,
   type MessageInput,
   type Session,
+  type SessionList,
 } from "../protocol/index.js";
 import { createAppendBatcher } from "./append-batcher.js";
 import { getContexts, updateContext } from "./contexts.js";
-import { checkMessageRules, type MessagePageResult, readMessages } from "./messages.js";
+import {
+  checkMessageRules,
+  type MessagePageResult,
+  readMessages,
+  readMessagesBefore,
+} from "./messages.js";
+import { listSessions } from "./session-list.js";
 import {
   addMember,
   type CreateSessionInput,
   createSession,
   getSession,
+  memberEvent,
   removeMember,
   requireMember,
   type SessionAccess,
@@ -49,6 +57,8 @@ export interface Origin {
 export interface Messaging {
   createSession(caller: Principal, input: CreateSessionInput): Promise<Session>;
   getSession(caller: Principal, sessionId: string): Promise<Session>;
+  /** The caller's sessions, most recent activity first; `cursor` from the previous page. */
+  listSessions(caller: Principal, limit: number, cursor?: string): Promise<SessionList>;
   addMember(caller: Principal, sessionId: string, principalId: string): Promise<void>;
   removeMember(caller: Principal, sessionId: string, principalId: string): Promise<void>;
   requireMember(caller: Principal, sessionId: string): Promise<SessionAccess>;
@@ -57,6 +67,13 @@ export interface Messaging {
     caller: Principal,
     sessionId: string,
     afterSeq: number,
+    limit?: number,
+  ): Promise<MessagePageResult>;
+  /** The page just before `beforeSeq`, oldest first; `hasMore` says older ones exist. */
+  readMessagesBefore(
+    caller: Principal,
+    sessionId: string,
+    beforeSeq: number,
     limit?: number,
   ): Promise<MessagePageResult>;
   updateContext(
@@ -90,10 +107,26 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   return {
     createSession: (caller, input) => createSession(db, caller, input),
     getSession: (caller, sessionId) => getSession(db, caller, sessionId),
-    addMember: (caller, sessionId, principalId) => addMember(db, caller, sessionId, principalId),
+    listSessions: (caller, limit, cursor) => listSessions(pool, caller, limit, cursor),
+    async addMember(caller, sessionId, principalId) {
+      if (!(await addMember(db, caller, sessionId, principalId))) return;
+      // Read after the commit, so the event carries the session as it now is; best effort
+      // like every publish: the member is added whatever happens here.
+      publish("memberAdded", async () => {
+        const [session, member] = await Promise.all([
+          getSession(db, caller, sessionId),
+          memberEvent(db, sessionId, principalId),
+        ]);
+        await publisher.membership?.({ change: "added", member, session });
+      });
+    },
     async removeMember(caller, sessionId, principalId) {
       await removeMember(db, caller, sessionId, principalId);
-      publish("memberRemoved", () => publisher.memberRemoved(sessionId, principalId));
+      publish("memberRemoved", async () => {
+        await publisher.memberRemoved(sessionId, principalId);
+        const member = await memberEvent(db, sessionId, principalId);
+        await publisher.membership?.({ change: "removed", member });
+      });
     },
     requireMember: (caller, sessionId) => requireMember(pool, sessionId, caller.id),
     async sendMessage(caller, input, origin) {
@@ -106,6 +139,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     },
     readMessages: (caller, sessionId, afterSeq, limit = DEFAULT_PAGE_LIMIT) =>
       readMessages(pool, caller, sessionId, afterSeq, limit, deps.historyPageMaxBytes),
+    readMessagesBefore: (caller, sessionId, beforeSeq, limit = DEFAULT_PAGE_LIMIT) =>
+      readMessagesBefore(pool, caller, sessionId, beforeSeq, limit, deps.historyPageMaxBytes),
     async updateContext(caller, input, origin) {
       const context = await updateContext(pool, caller, input);
       publish("context", () => publisher.context(context, origin?.socketId));

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import type pg from "pg";
 import type { Db } from "../db/client.js";
-import { sessionMembers, sessions } from "../db/schema.js";
-import { GatewayError, type Session } from "../protocol/index.js";
+import { principals, sessionMembers, sessions } from "../db/schema.js";
+import { GatewayError, type MemberEvent, type Session } from "../protocol/index.js";
 import { constraintName, sqlState, withDb } from "./db-errors.js";
 import type { Principal } from "./types.js";
 
@@ -80,17 +80,41 @@ export async function getSession(db: Db, caller: Principal, sessionId: string): 
   return { id: sessionId, title, members: members.map((m) => m.principalId), headSeq };
 }
 
-/** Adds a member; the caller must be one. Adding an existing member changes nothing. */
+/**
+ * Adds a member; the caller must be one. Adding an existing member changes nothing and answers
+ * false, so that nothing is announced twice.
+ */
 export async function addMember(
   db: Db,
   caller: Principal,
   sessionId: string,
   principalId: string,
-): Promise<void> {
+): Promise<boolean> {
   await requireMember(db.$client, sessionId, caller.id);
-  await withDb(() =>
-    db.insert(sessionMembers).values({ sessionId, principalId }).onConflictDoNothing(),
+  const inserted = await withDb(() =>
+    db
+      .insert(sessionMembers)
+      .values({ sessionId, principalId })
+      .onConflictDoNothing()
+      .returning({ principalId: sessionMembers.principalId }),
   );
+  return inserted.length > 0;
+}
+
+/** A member as `member:added` / `member:removed` name it: with kind and name once seen. */
+export async function memberEvent(
+  db: Db,
+  sessionId: string,
+  principalId: string,
+): Promise<MemberEvent> {
+  const found = await withDb(() =>
+    db
+      .select({ kind: principals.kind, name: principals.name })
+      .from(principals)
+      .where(eq(principals.id, principalId)),
+  );
+  const known = found[0];
+  return known ? { sessionId, principalId, ...known } : { sessionId, principalId };
 }
 
 /** Removes a member; the caller must be one (members may remove themselves). */

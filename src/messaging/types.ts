@@ -1,5 +1,6 @@
 import type {
   ContextUpdateEvent,
+  MembershipChange,
   PrincipalKind,
   SessionHead,
   StoredMessage,
@@ -26,6 +27,11 @@ export interface Publisher {
   head?(head: SessionHead): void | Promise<void>;
   /** A member was removed: their sockets leave the session's room on every node. */
   memberRemoved(sessionId: string, principalId: string): void | Promise<void>;
+  /**
+   * A member was added or removed: `member:*` to the session's room, `session:*` to that
+   * principal's own sockets, on every node. Optional: publishers that predate it stay valid.
+   */
+  membership?(change: MembershipChange): void | Promise<void>;
 }
 
 export const noopPublisher: Publisher = {

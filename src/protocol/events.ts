@@ -7,10 +7,28 @@ import type {
   Context,
   ContextUpdateEvent,
   ContextWriteResult,
+  PrincipalKind,
+  Session,
   SessionHead,
   StoredMessage,
   TypingEvent,
 } from "./schemas.js";
+
+/** `member:added` / `member:removed`: `kind` and `name` when the principal has been seen. */
+export type MemberEvent = {
+  sessionId: string;
+  principalId: string;
+  kind?: PrincipalKind;
+  name?: string;
+};
+/** `session:added`, to the added principal's own sockets: the session as `GET /v1/sessions/:id`. */
+export type SessionAddedEvent = { session: Session };
+/** `session:removed`, to the removed principal's own sockets. */
+export type SessionRemovedEvent = { sessionId: string };
+/** One membership change as it travels to every node; `session` only when added. */
+export type MembershipChange =
+  | { change: "added"; member: MemberEvent; session: Session }
+  | { change: "removed"; member: MemberEvent };
 
 export type AckError = { status: "error"; code: ErrorCode; message: string; retryable: boolean };
 export type AckSuccess<T> = { status: "success" } & T;
@@ -58,6 +76,10 @@ export type ServerToClientEvents = {
   "context:update": (update: ContextUpdateEvent) => void;
   "session:head": (head: SessionHead) => void;
   typing: (event: TypingEvent) => void;
+  "session:added": (event: SessionAddedEvent) => void;
+  "session:removed": (event: SessionRemovedEvent) => void;
+  "member:added": (event: MemberEvent) => void;
+  "member:removed": (event: MemberEvent) => void;
   /** Sent just before the server ends a connection for a reason (e.g. AUTH_EXPIRED). */
   "gateway:error": (error: { code: ErrorCode; message: string; retryable: boolean }) => void;
 };

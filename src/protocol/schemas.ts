@@ -118,11 +118,21 @@ export type JoinSessionPayload = z.infer<typeof JoinSessionPayload>;
 export const LeaveSessionPayload = z.strictObject({ sessionId: Id });
 export type LeaveSessionPayload = z.infer<typeof LeaveSessionPayload>;
 
-export const SyncPayload = z.strictObject({
-  sessionId: Id,
-  afterSeq: z.number().int().nonnegative(),
-  limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).optional(),
-});
+/** A history position: after a seq (forwards) or before one (backwards), never both. */
+export const ONE_DIRECTION_MESSAGE = "give afterSeq or beforeSeq, not both";
+export const oneDirection = (p: {
+  afterSeq?: number | undefined;
+  beforeSeq?: number | undefined;
+}) => p.afterSeq === undefined || p.beforeSeq === undefined;
+
+export const SyncPayload = z
+  .strictObject({
+    sessionId: Id,
+    afterSeq: z.number().int().nonnegative().optional(),
+    beforeSeq: z.number().int().nonnegative().optional(),
+    limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).optional(),
+  })
+  .refine(oneDirection, ONE_DIRECTION_MESSAGE);
 export type SyncPayload = z.infer<typeof SyncPayload>;
 
 export const ContextData = JsonObject;
@@ -211,6 +221,22 @@ export const Session = z.object({
   headSeq: z.number().int().nonnegative(),
 });
 export type Session = z.infer<typeof Session>;
+
+/** A session in the caller's list: `Session` with the time of its newest message (ms). */
+export const SessionSummary = Session.extend({
+  lastMessageAt: z.number().int().nullable(),
+});
+export type SessionSummary = z.infer<typeof SessionSummary>;
+
+export const SessionList = z.object({
+  sessions: z.array(SessionSummary),
+  /** Opaque; pass it back as `cursor` for the next page. Null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+export type SessionList = z.infer<typeof SessionList>;
+
+export const DEFAULT_SESSION_LIST_LIMIT = 50;
+export const MAX_SESSION_LIST_LIMIT = 100;
 
 export const MessagePage = z.object({
   messages: z.array(StoredMessage),

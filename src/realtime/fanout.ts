@@ -6,7 +6,7 @@
 import { createAdapterBus } from "../cluster/adapter-bus.js";
 import { FANOUT_EVENT, type FanoutBatch } from "../cluster/bus.js";
 import { createFanout as createClusterFanout, type Fanout } from "../cluster/fanout.js";
-import { sessionRoom } from "../cluster/rooms.js";
+import { principalRoom, sessionRoom } from "../cluster/rooms.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { GatewayNamespace, GatewayServer } from "./types.js";
@@ -44,6 +44,19 @@ export function createFanout(
     for (const typing of batch.typing ?? []) {
       for (const nsp of namespaces) {
         localRoom(nsp, typing.sessionId, exceptSocketId).emit("typing", typing);
+      }
+    }
+    for (const change of batch.members ?? []) {
+      const { member } = change;
+      for (const nsp of namespaces) {
+        const own = nsp.local.to(principalRoom(member.principalId));
+        if (change.change === "added") {
+          localRoom(nsp, member.sessionId).emit("member:added", member);
+          own.emit("session:added", { session: change.session });
+        } else {
+          localRoom(nsp, member.sessionId).emit("member:removed", member);
+          own.emit("session:removed", { sessionId: member.sessionId });
+        }
       }
     }
   }

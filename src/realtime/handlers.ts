@@ -77,9 +77,12 @@ export function createHandlers(
 
   handlers.set(
     "sync",
-    defineEvent(deps, "sync", SyncPayload, async ({ sessionId, afterSeq, limit }, socket) => {
+    defineEvent(deps, "sync", SyncPayload, async (input, socket) => {
+      const { sessionId, afterSeq, beforeSeq, limit } = input;
       const page = await queueRead(socket, () =>
-        messaging.readMessages(socket.data.principal, sessionId, afterSeq, limit),
+        beforeSeq === undefined
+          ? messaging.readMessages(socket.data.principal, sessionId, afterSeq ?? 0, limit)
+          : messaging.readMessagesBefore(socket.data.principal, sessionId, beforeSeq, limit),
       );
       return { sessionId, ...page };
     }),

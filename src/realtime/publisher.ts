@@ -14,6 +14,7 @@ export function createSocketPublisher(namespaces: GatewayNamespace[], fanout: Fa
     message: (message, exceptSocketId) => fanout.message(message, exceptSocketId),
     context: (update, exceptSocketId) => fanout.context(update, exceptSocketId),
     head: (head) => fanout.head(head),
+    membership: (change) => fanout.membership(change),
     memberRemoved(sessionId, principalId) {
       const room = sessionRoom(sessionId);
       for (const nsp of namespaces) {

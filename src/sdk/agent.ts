@@ -37,6 +37,11 @@ export interface AgentOptions extends Omit<GatewayClientOptions, "namespace"> {
    * Default: the session's head at join time, so only new messages are handled.
    */
   lastSeq?: number;
+  /**
+   * Join each session the agent is added to while connected (`session:added`), handling the
+   * messages after the session's head at the time of the add (or after `lastSeq`). Default true.
+   */
+  joinAdded?: boolean;
   /** Handles one message; the next message of the same session waits for it to settle. */
   onMessage: (message: StoredMessage, reply: Reply) => unknown;
   /**
@@ -58,7 +63,8 @@ export interface Agent {
 
 /** Connects, joins, and resolves once every session is joined; rejects (and closes) if not. */
 export async function connectAgent(options: AgentOptions): Promise<Agent> {
-  const { sessionId, sessionIds, agentId, lastSeq, onMessage, onHandlerError, ...rest } = options;
+  const { sessionId, sessionIds, agentId, lastSeq, joinAdded, onMessage, onHandlerError, ...rest } =
+    options;
   const client = createGatewayClient({ ...rest, namespace: "/agents" });
   const chains = new Map<string, Promise<void>>();
   const reportHandlerError =
@@ -99,6 +105,20 @@ export async function connectAgent(options: AgentOptions): Promise<Agent> {
     await client.joinSession(id, lastSeq === undefined ? undefined : { lastSeq });
   };
 
+  if (joinAdded !== false) {
+    client.on("sessionAdded", ({ session }) => {
+      // From the head the event names (or `lastSeq`): nothing sent after the add is missed,
+      // however long the join takes.
+      const from = lastSeq ?? session.headSeq;
+      client.joinSession(session.id, { lastSeq: from }).catch((error: unknown) =>
+        options.logger?.error?.("agent could not join an added session", {
+          sessionId: session.id,
+          error: String(error),
+        }),
+      );
+    });
+  }
+
   const idle = async () => {
     // Handlers may be queued while we wait; loop until nothing new was chained.
     for (;;) {
@@ -111,6 +131,9 @@ export async function connectAgent(options: AgentOptions): Promise<Agent> {
   try {
     const ids = [...(sessionId === undefined ? [] : [sessionId]), ...(sessionIds ?? [])];
     await Promise.all(ids.map(join));
+    // With no session to join, "ready" means connected: before that, a `session:added` would
+    // find no socket to reach.
+    if (ids.length === 0) await connected(client);
   } catch (error) {
     await client.close();
     throw error;
@@ -125,4 +148,19 @@ export async function connectAgent(options: AgentOptions): Promise<Agent> {
       await client.close();
     },
   };
+}
+
+function connected(client: GatewayClient): Promise<void> {
+  if (client.status === "connected") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const off = client.on("status", (status, reason) => {
+      if (status === "connected") {
+        off();
+        resolve();
+      } else if (status === "failed" || status === "disconnected") {
+        off();
+        reject(new Error(`agent could not connect: ${reason ?? status}`));
+      }
+    });
+  });
 }

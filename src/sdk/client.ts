@@ -7,7 +7,12 @@
  * messages included: the server does not echo a message to the socket that sent it, so the SDK
  * slots the sender's own message in at the `seq` its ack names. Contexts work the same way.
  */
-import type { SyncResult } from "../protocol/events.js";
+import type {
+  MemberEvent,
+  SessionAddedEvent,
+  SessionRemovedEvent,
+  SyncResult,
+} from "../protocol/events.js";
 import type {
   AppendResult,
   Context,
@@ -56,6 +61,14 @@ export type ClientEvents = {
    * so no timer is needed here.
    */
   typing: (event: TypingEvent) => void;
+  /** This principal was added to a session (by anyone, on any node); join it to follow it. */
+  sessionAdded: (event: SessionAddedEvent) => void;
+  /** This principal was removed from a session; the client stops following it. */
+  sessionRemoved: (event: SessionRemovedEvent) => void;
+  /** A principal was added to a joined session. */
+  memberAdded: (event: MemberEvent) => void;
+  /** A principal was removed from a joined session. */
+  memberRemoved: (event: MemberEvent) => void;
 };
 
 export interface GatewayClient {
@@ -102,8 +115,14 @@ export interface GatewayClient {
    * `stop` only after a `start`; best effort, never throws.
    */
   setTyping(sessionId: string, typing: boolean): void;
-  /** A page of stored messages after `afterSeq` (default 0); does not touch the live stream. */
-  history(sessionId: string, options?: { afterSeq?: number; limit?: number }): Promise<SyncResult>;
+  /**
+   * A page of stored messages after `afterSeq` (default 0), or the page just before `beforeSeq`
+   * (not both); does not touch the live stream.
+   */
+  history(
+    sessionId: string,
+    options?: { afterSeq?: number; beforeSeq?: number; limit?: number },
+  ): Promise<SyncResult>;
   /** Stops for good. Pending sends reject; entries in a persistent outbox storage stay there. */
   close(): Promise<void>;
 }
@@ -155,6 +174,15 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     message: (message) => receiver.ingest(message),
     context: (context) => sessions.context(context),
     head: (head) => receiver.head(head.sessionId, head.seq),
+    sessionAdded: (event) => events.emit("sessionAdded", event),
+    sessionRemoved: (event) => {
+      // The server has already taken the socket out of the room; forget the session so a
+      // reconnect does not try to rejoin it.
+      sessions.leave(event.sessionId).catch(() => {});
+      events.emit("sessionRemoved", event);
+    },
+    memberAdded: (event) => events.emit("memberAdded", event),
+    memberRemoved: (event) => events.emit("memberRemoved", event),
     typing: (event) => events.emit("typing", event),
   });
 
@@ -298,7 +326,9 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       return call(() =>
         connection.request("sync", {
           sessionId,
-          afterSeq: page?.afterSeq ?? 0,
+          ...(page?.beforeSeq === undefined
+            ? { afterSeq: page?.afterSeq ?? 0 }
+            : { beforeSeq: page.beforeSeq }),
           ...(page?.limit === undefined ? {} : { limit: page.limit }),
         }),
       );

@@ -63,6 +63,12 @@ export interface ConnectionHooks {
   context: ServerToClientEvents["context:update"];
   head: ServerToClientEvents["session:head"];
   typing: ServerToClientEvents["typing"];
+  /** This principal was added to a session, or removed from one (on any node). */
+  sessionAdded?: ServerToClientEvents["session:added"];
+  sessionRemoved?: ServerToClientEvents["session:removed"];
+  /** Someone joined or left the membership of a session this socket is in. */
+  memberAdded?: ServerToClientEvents["member:added"];
+  memberRemoved?: ServerToClientEvents["member:removed"];
 }
 
 export class Connection {
@@ -155,6 +161,10 @@ export class Connection {
     socket.on("context:update", (update) => this.hooks.context(update));
     socket.on("session:head", (head) => this.hooks.head(head));
     socket.on("typing", (event) => this.hooks.typing(event));
+    socket.on("session:added", (event) => this.hooks.sessionAdded?.(event));
+    socket.on("session:removed", (event) => this.hooks.sessionRemoved?.(event));
+    socket.on("member:added", (event) => this.hooks.memberAdded?.(event));
+    socket.on("member:removed", (event) => this.hooks.memberRemoved?.(event));
     socket.connect();
   }
 

@@ -14,7 +14,12 @@ import { createNotifyBus, type Encode, type Queryable } from "../cluster/notify.
 import { principalRoom, sessionRoom } from "../cluster/rooms.js";
 import { socketsLeave } from "../cluster/wire.js";
 import type { Publisher } from "../messaging/index.js";
-import type { ContextUpdateEvent, SessionHead, StoredMessage } from "../protocol/index.js";
+import type {
+  ContextUpdateEvent,
+  MembershipChange,
+  SessionHead,
+  StoredMessage,
+} from "../protocol/index.js";
 import { NAMESPACES } from "../protocol/index.js";
 
 export type { Encode, Queryable };
@@ -112,6 +117,11 @@ export function createClusterPublisher(options: ClusterPublisherOptions): Cluste
     head: (head: SessionHead) =>
       track("head", async () => {
         await fanout({ heads: [head] });
+      }),
+    membership: (change: MembershipChange) =>
+      track("membership", async () => {
+        if (!(await fanout({ members: [change] })))
+          throw new Error("membership change too large to publish without an attachment encoder");
       }),
     memberRemoved: (sessionId: string, principalId: string) =>
       track("memberRemoved", async () => {

@@ -1,0 +1,101 @@
+/**
+ * The sessions of one principal, most recent activity first (PROTOCOL.md section 8,
+ * `GET /v1/sessions`), paged by an opaque keyset cursor.
+ */
+import type pg from "pg";
+import { GatewayError, type SessionList, type SessionSummary } from "../protocol/index.js";
+import { withDb } from "./db-errors.js";
+import type { Principal } from "./types.js";
+
+/**
+ * One statement: the caller's memberships by `session_members_principal_idx`, each session by
+ * its key and its newest message by the messages key `(session_id, last_seq)`, so activity
+ * needs no column written on the append path. Activity is in microseconds (the precision of
+ * `sessions.created_at`), and the keyset `(activity, id)` is both the order and the cursor, so
+ * a page never repeats or skips a session whose activity did not change. Member lists are read
+ * only for the page's rows.
+ */
+const LIST_SQL = `
+with mine as (
+  select s.id, s.title, s.last_seq, last.created_at as last_message_at,
+    (extract(epoch from coalesce(last.created_at, s.created_at)) * 1000000)::bigint as activity
+  from session_members sm
+  join sessions s on s.id = sm.session_id
+  left join messages last on last.session_id = s.id and last.seq = s.last_seq
+  where sm.principal_id = $1
+), page as (
+  select * from mine
+  where $2::bigint is null or (activity, id) < ($2::bigint, $3::text)
+  order by activity desc, id desc
+  limit $4
+)
+select id, title, last_seq, activity,
+  (extract(epoch from last_message_at) * 1000)::bigint as last_message_at,
+  array(select m.principal_id from session_members m where m.session_id = page.id
+    order by m.added_at, m.principal_id) as members
+from page
+order by activity desc, id desc`;
+
+interface Position {
+  activity: number;
+  id: string;
+}
+
+function encodeCursor(position: Position): string {
+  return Buffer.from(JSON.stringify([position.activity, position.id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): Position {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    parsed = undefined;
+  }
+  if (
+    Array.isArray(parsed) &&
+    parsed.length === 2 &&
+    Number.isSafeInteger(parsed[0]) &&
+    typeof parsed[1] === "string"
+  ) {
+    return { activity: parsed[0] as number, id: parsed[1] };
+  }
+  throw new GatewayError("INVALID_PAYLOAD", "cursor is not one this server gave");
+}
+
+export async function listSessions(
+  pool: pg.Pool,
+  caller: Principal,
+  limit: number,
+  cursor?: string,
+): Promise<SessionList> {
+  const after = cursor === undefined ? undefined : decodeCursor(cursor);
+  const result = await withDb(() =>
+    pool.query<{
+      id: string;
+      title: string | null;
+      last_seq: number;
+      activity: number;
+      last_message_at: number | null;
+      members: string[];
+    }>({
+      name: "tkr_list_sessions",
+      text: LIST_SQL,
+      values: [caller.id, after?.activity ?? null, after?.id ?? null, limit + 1],
+    }),
+  );
+  const rows = result.rows.slice(0, limit);
+  const sessions: SessionSummary[] = rows.map((row) => ({
+    id: row.id,
+    title: row.title,
+    members: row.members,
+    headSeq: row.last_seq,
+    lastMessageAt: row.last_message_at,
+  }));
+  const last = rows.at(-1);
+  const nextCursor =
+    result.rows.length > limit && last
+      ? encodeCursor({ activity: last.activity, id: last.id })
+      : null;
+  return { sessions, nextCursor };
+}
