@@ -213,18 +213,21 @@ export interface MessagePageResult {
 const COST = "octet_length(content) + coalesce(octet_length(metadata::text), 0) + 256";
 
 /**
- * The next `$3` seqs after `$2` with their weights (octet_length reads a TOASTed value's size
- * without loading it), then the full rows only of those that start within the byte budget `$4`,
- * so a page of large messages is never loaded whole. The row that crosses the budget comes back
- * too (`readMessages` keeps it only as a page's first message), and `total` counts the seqs
+ * The next `$3` seqs after `$2` (or, backwards, just before it) with their weights (octet_length
+ * reads a TOASTed value's size without loading it), then the full rows only of those that start
+ * within the byte budget `$4`, summed from `$2`, so a page of large messages is never loaded
+ * whole and the budget keeps the messages nearest to `$2`. The row that crosses the budget comes
+ * back too (`takePage` keeps it only as a page's first message), and `total` counts the seqs
  * looked at, so the caller knows whether the page was cut.
  */
-const READ_PAGE_SQL = `
+function pageSql(direction: "after" | "before"): string {
+  const [cmp, order] = direction === "after" ? [">", "asc"] : ["<", "desc"];
+  return `
 with weights as (
   select seq, ${COST} as cost from messages
-  where session_id = $1 and seq > $2 order by seq limit $3
+  where session_id = $1 and seq ${cmp} $2 order by seq ${order} limit $3
 ), page as (
-  select seq, cost, sum(cost) over (order by seq rows unbounded preceding) - cost as before
+  select seq, cost, sum(cost) over (order by seq ${order} rows unbounded preceding) - cost as before
   from weights
 )
 select m.session_id, m.seq, m.id, m.sender_id, m.sender_kind, m.type, m.content, m.receiver_id,
@@ -233,13 +236,26 @@ select m.session_id, m.seq, m.id, m.sender_id, m.sender_kind, m.type, m.content,
   page.cost::int as cost, (select count(*) from page)::int as total
 from page join messages m on m.session_id = $1 and m.seq = page.seq
 where page.before <= $4
-order by m.seq`;
+order by m.seq ${order}`;
+}
 
-/**
- * Messages with `seq > afterSeq`, oldest first, at most `limit` and at most `maxBytes` (by the
- * weight above) but always at least one, so a reader always makes progress; `hasMore` says that
- * the page was cut by either bound. The caller must be a member.
- */
+const READ_PAGE_SQL = pageSql("after");
+const READ_PAGE_BEFORE_SQL = pageSql("before");
+
+type PageRow = MessageRow & { cost: number; total: number };
+
+/** The rows that fit `limit` and `maxBytes` (at least one), in the order read. */
+function takePage(rows: PageRow[], limit: number, maxBytes: number) {
+  const messages: StoredMessage[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    if (messages.length === limit || (messages.length > 0 && bytes + row.cost > maxBytes)) break;
+    bytes += row.cost;
+    messages.push(rowToMessage(row));
+  }
+  return { messages, hasMore: messages.length < (rows[0]?.total ?? 0) };
+}
+
 export async function readMessages(
   pool: pg.Pool,
   caller: Principal,
@@ -251,43 +267,16 @@ export async function readMessages(
   const access = await requireMember(pool, sessionId, caller.id);
   if (afterSeq >= access.headSeq) return { messages: [], headSeq: access.headSeq, hasMore: false };
   const result = await withDb(() =>
-    pool.query<MessageRow & { cost: number; total: number }>({
+    pool.query<PageRow>({
       name: "tkr_read_page",
       text: READ_PAGE_SQL,
       values: [sessionId, afterSeq, limit + 1, maxBytes],
     }),
   );
-  const messages: StoredMessage[] = [];
-  let bytes = 0;
-  for (const row of result.rows) {
-    if (messages.length === limit || (messages.length > 0 && bytes + row.cost > maxBytes)) break;
-    bytes += row.cost;
-    messages.push(rowToMessage(row));
-  }
-  const hasMore = messages.length < (result.rows[0]?.total ?? 0);
+  const { messages, hasMore } = takePage(result.rows, limit, maxBytes);
   const last = messages.at(-1)?.seq ?? 0;
   return { messages, headSeq: Math.max(access.headSeq, last), hasMore };
 }
-
-/**
- * The `$3` seqs just before `$2`, newest first, with their weights summed from the newest end, so
- * the byte budget `$4` keeps the messages nearest to `$2` (the same shape as READ_PAGE_SQL).
- */
-const READ_PAGE_BEFORE_SQL = `
-with weights as (
-  select seq, ${COST} as cost from messages
-  where session_id = $1 and seq < $2 order by seq desc limit $3
-), page as (
-  select seq, cost, sum(cost) over (order by seq desc rows unbounded preceding) - cost as before
-  from weights
-)
-select m.session_id, m.seq, m.id, m.sender_id, m.sender_kind, m.type, m.content, m.receiver_id,
-  m.context_id, m.reply_to, m.metadata, m.client_timestamp,
-  (extract(epoch from m.created_at) * 1000)::bigint as created_at,
-  page.cost::int as cost, (select count(*) from page)::int as total
-from page join messages m on m.session_id = $1 and m.seq = page.seq
-where page.before <= $4
-order by m.seq desc`;
 
 /**
  * Messages with `seq < beforeSeq`: the `limit` just before it (and within `maxBytes`, at least
@@ -306,20 +295,13 @@ export async function readMessagesBefore(
   const before = Math.min(beforeSeq, access.headSeq + 1);
   if (before <= 1) return { messages: [], headSeq: access.headSeq, hasMore: false };
   const result = await withDb(() =>
-    pool.query<MessageRow & { cost: number; total: number }>({
+    pool.query<PageRow>({
       name: "tkr_read_page_before",
       text: READ_PAGE_BEFORE_SQL,
       values: [sessionId, before, limit + 1, maxBytes],
     }),
   );
-  const messages: StoredMessage[] = [];
-  let bytes = 0;
-  for (const row of result.rows) {
-    if (messages.length === limit || (messages.length > 0 && bytes + row.cost > maxBytes)) break;
-    bytes += row.cost;
-    messages.push(rowToMessage(row));
-  }
-  const hasMore = messages.length < (result.rows[0]?.total ?? 0);
+  const { messages, hasMore } = takePage(result.rows, limit, maxBytes);
   messages.reverse();
   return { messages, headSeq: access.headSeq, hasMore };
 }
