@@ -62,7 +62,14 @@ const serverSources = Math.max(
 if (serverSources > mtime(at("dist/main.js"))) {
   run("the server (dist/)", "typescript/bin/tsc", ["-p", "tsconfig.build.json"]);
 }
-const webSources = Math.max(configs, mtime(at("vite.config.ts")), newest(at("src/web")));
+// The UI bundles the SDK and the protocol module as well as its own folder.
+const webSources = Math.max(
+  configs,
+  mtime(at("vite.config.ts")),
+  newest(at("src/web")),
+  newest(at("src/sdk"), (p) => p.endsWith(".test.ts")),
+  newest(at("src/protocol"), (p) => p.endsWith(".test.ts")),
+);
 if (webSources > mtime(at("dist/web/index.html"))) {
   run("the web UI (dist/web)", "vite/bin/vite.js", ["build", "--logLevel", "warn"]);
 }

@@ -17,7 +17,7 @@
  */
 import type pg from "pg";
 import { GatewayError, type MessageInput } from "../protocol/index.js";
-import { constraintName, sqlState, withDb } from "./db-errors.js";
+import { isUnavailable, withDb } from "./db-errors.js";
 import { type Appended, appendMessage, toStoredMessage } from "./messages.js";
 import type { Principal } from "./types.js";
 
@@ -182,12 +182,12 @@ export function createAppendBatcher(pool: pg.Pool): AppendBatcher {
       );
       rows = result.rows;
     } catch (err) {
-      const state = sqlState(err);
-      const uniqueId = state === "23505" && constraintName(err) === "messages_id_idx";
-      // A concurrent writer stored one of these ids, or a row holds data Postgres refuses (class
-      // 22): settle each row on its own, so only the offending one fails.
-      if (uniqueId || state?.startsWith("22")) return settleEach(batch);
-      throw err;
+      // A concurrent writer stored one of these ids (23505), a row holds data Postgres refuses
+      // (class 22), a deadlock with another node's batch (40P01), or anything else the statement
+      // hit: settle each row on its own, so one row or one collision never fails the others. Only
+      // a database that cannot be reached fails the batch as a whole (UNAVAILABLE).
+      if (isUnavailable(err)) throw err;
+      return settleEach(batch);
     }
     const stored = new Map(rows.map((row) => [row.id, row]));
     const outcomes: Outcome[] = [];

@@ -42,6 +42,14 @@ export function createHandlers(
         // Join before reading, so a message committed in between arrives live (perhaps twice,
         // which clients deduplicate by seq) rather than falling into a gap.
         await socket.join(sessionRoom(sessionId));
+        // A removal between the check and the join found this socket outside the room and could
+        // not take it out: check again now that it is in, and leave if it is no longer a member.
+        try {
+          await messaging.requireMember(principal, sessionId);
+        } catch (err) {
+          await socket.leave(sessionRoom(sessionId));
+          throw err;
+        }
         if (lastSeq === undefined) return { sessionId, headSeq: access.headSeq };
         const page = await queueRead(socket, () =>
           messaging.readMessages(socket.data.principal, sessionId, lastSeq, JOIN_CATCH_UP_LIMIT),

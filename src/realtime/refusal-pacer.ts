@@ -34,5 +34,5 @@ export function paceRefusal(
       refuse([ack], error);
     },
     Math.min(delayMs, MAX_DELAY_MS),
-  );
+  ).unref();
 }

@@ -219,7 +219,19 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
       const name = event[0];
       const args = event.slice(1);
       const run = typeof name === "string" ? handlers.get(name as ClientEventName) : undefined;
+      const data = this.data;
+      let bucket = data.bucket;
+      if (!bucket) {
+        bucket = new TokenBucket(rateLimitPerSecond, rateLimitBurst);
+        data.bucket = bucket;
+      }
       if (!run) {
+        // Unknown events pay the socket's bucket too: each answer costs the node a packet, and a
+        // refused flood is dropped without one.
+        if (!bucket.take()) {
+          metrics.errors.inc({ code: "RATE_LIMITED", surface: "socket" });
+          return;
+        }
         metrics.errors.inc({ code: "INVALID_PAYLOAD", surface: "socket" });
         refuse(args, {
           status: "error",
@@ -228,12 +240,6 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
           retryable: false,
         });
         return;
-      }
-      const data = this.data;
-      let bucket = data.bucket;
-      if (!bucket) {
-        bucket = new TokenBucket(rateLimitPerSecond, rateLimitBurst);
-        data.bucket = bucket;
       }
       const lease = principalGate.lease(this);
       const eventName = name as ClientEventName;
@@ -318,6 +324,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         // here on no Engine.IO session may start, or io.close() would end it with a CLOSE packet.
         refuseHandshakes(io.engine);
         positioning.stop();
+        expiry.stop();
         dropTransports(io.engine);
         await new Promise((resolve) => setImmediate(resolve));
         await audit.close();

@@ -107,9 +107,9 @@ export async function connectAgent(options: AgentOptions): Promise<Agent> {
 
   if (joinAdded !== false) {
     client.on("sessionAdded", ({ session }) => {
-      // From the head the event names (or `lastSeq`): nothing sent after the add is missed,
-      // however long the join takes.
-      const from = lastSeq ?? session.headSeq;
+      // From the head the event names (not `lastSeq`, which belongs to the configured sessions):
+      // nothing sent after the add is missed, however long the join takes.
+      const from = session.headSeq;
       client.joinSession(session.id, { lastSeq: from }).catch((error: unknown) =>
         options.logger?.error?.("agent could not join an added session", {
           sessionId: session.id,
