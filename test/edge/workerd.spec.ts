@@ -2,68 +2,41 @@
  * The Workers build of the HTTP API, bundled and served by workerd itself (nodejs_compat, pg over
  * cloudflare:sockets), against a real Postgres and a real gateway node.
  */
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildEdge } from "../../src/edge/build.js";
+import { describe, expect, it } from "vitest";
 import { startWorkerd } from "../../src/edge/workerd.js";
 import { Follower } from "../helpers/cluster.js";
 import {
   call,
   deadPort,
-  type EdgeServer,
   edgeEnv,
+  edgeFixture,
   publishesToNodeSockets,
   refusesLikeTheNode,
   unavailableWithoutDatabase,
 } from "../helpers/edge.js";
-import {
-  closeAllSockets,
-  startTestGateway,
-  type TestGateway,
-  waitFor,
-} from "../helpers/gateway.js";
+import { waitFor } from "../helpers/gateway.js";
 
-let script: string;
-let node: TestGateway;
-let other: TestGateway;
-let edge: EdgeServer;
-
-const startEdge = async (env: Record<string, string>): Promise<EdgeServer> =>
-  startWorkerd({ script, env, port: 0, stdio: process.env.TEST_LOG_LEVEL ? "inherit" : "ignore" });
-
-beforeAll(async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "tkr-edge-test-"));
-  script = (await buildEdge("worker", dir)).file;
-  node = await startTestGateway();
-  other = await startTestGateway({ db: node.db });
-  edge = await startEdge(edgeEnv(node.db.url));
-});
-afterAll(async () => {
-  await edge?.close();
-  await other?.close();
-  await node?.close();
-});
-afterEach(() => closeAllSockets());
+const fx = edgeFixture("worker", (script, env) =>
+  startWorkerd({ script, env, port: 0, stdio: process.env.TEST_LOG_LEVEL ? "inherit" : "ignore" }),
+);
 
 describe("the API in workerd", () => {
   it("acks a message with its seq, delivers it, a 60 KB one and a context update to sockets on two gateway nodes, and answers a repeat as a duplicate", async () => {
-    await publishesToNodeSockets(edge.url, [node, other]);
+    await publishesToNodeSockets(fx.edge.url, [fx.node, fx.other]);
   });
 
   it("serves concurrent requests in one isolate, each on its own pool, and every message reaches the socket", async () => {
-    const token = await node.token("edge-agent", "agent");
-    const created = await call(edge.url, "POST", "/v1/sessions", token, { members: ["alice"] });
+    const token = await fx.node.token("edge-agent", "agent");
+    const created = await call(fx.edge.url, "POST", "/v1/sessions", token, { members: ["alice"] });
     const sessionId = created.body?.id as string;
     const follower = await Follower.join(
-      node.url,
+      fx.node.url,
       "/clients",
-      await node.token("alice", "user"),
+      await fx.node.token("alice", "user"),
       sessionId,
     );
     const sends = Array.from({ length: 20 }, (_, i) =>
-      call(edge.url, "POST", `/v1/sessions/${sessionId}/messages`, token, {
+      call(fx.edge.url, "POST", `/v1/sessions/${sessionId}/messages`, token, {
         id: `c-${i}`,
         content: `concurrent ${i}`,
         type: "text",
@@ -77,19 +50,19 @@ describe("the API in workerd", () => {
   });
 
   it("answers a bad token, a non-member and a bad payload with the node's codes and stores nothing", async () => {
-    await refusesLikeTheNode(edge.url, node);
+    await refusesLikeTheNode(fx.edge.url, fx.node);
   });
 
   it("answers 503 UNAVAILABLE when Postgres cannot be reached", async () => {
-    await unavailableWithoutDatabase(startEdge);
+    await unavailableWithoutDatabase(fx.startEdge);
   });
 
   it("takes its database from a Hyperdrive binding's connection string over DATABASE_URL", async () => {
     const env = edgeEnv(`postgres://postgres:postgres@127.0.0.1:${await deadPort()}/tkr`);
     const viaHyperdrive = await startWorkerd({
-      script,
+      script: fx.script,
       env,
-      json: { HYPERDRIVE: { connectionString: node.db.url } },
+      json: { HYPERDRIVE: { connectionString: fx.node.db.url } },
       port: 0,
       stdio: "ignore",
     });
@@ -102,12 +75,12 @@ describe("the API in workerd", () => {
   });
 
   it("serves health and the OpenAPI document, and has no metrics of its own", async () => {
-    expect((await call(edge.url, "GET", "/healthz", undefined)).status).toBe(200);
-    expect((await call(edge.url, "GET", "/readyz", undefined)).body).toMatchObject({
+    expect((await call(fx.edge.url, "GET", "/healthz", undefined)).status).toBe(200);
+    expect((await call(fx.edge.url, "GET", "/readyz", undefined)).body).toMatchObject({
       status: "ready",
     });
-    const openapi = await call(edge.url, "GET", "/openapi.json", undefined);
+    const openapi = await call(fx.edge.url, "GET", "/openapi.json", undefined);
     expect(openapi.body).toHaveProperty("paths./v1/sessions/{id}/messages");
-    expect((await call(edge.url, "GET", "/metrics", undefined)).status).toBe(404);
+    expect((await call(fx.edge.url, "GET", "/metrics", undefined)).status).toBe(404);
   });
 });

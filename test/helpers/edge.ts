@@ -2,12 +2,22 @@
  * The edge smoke test, shared by the workerd and Deno entries: an edge-served API against a real
  * Postgres and a real gateway node, and the same requests to the node's own HTTP API.
  */
+import { mkdtempSync } from "node:fs";
 import net from "node:net";
-import { expect } from "vitest";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { createTokenVerifier } from "../../src/auth/tokens.js";
+import { buildEdge } from "../../src/edge/build.js";
 import type { ContextUpdateEvent } from "../../src/protocol/index.js";
 import { Follower, filler } from "./cluster.js";
-import { TEST_SECRET, type TestGateway, waitFor } from "./gateway.js";
+import {
+  closeAllSockets,
+  startTestGateway,
+  TEST_SECRET,
+  type TestGateway,
+  waitFor,
+} from "./gateway.js";
 
 export interface EdgeServer {
   url: string;
@@ -182,4 +192,63 @@ export async function unavailableWithoutDatabase(startEdge: StartEdge): Promise<
   } finally {
     await edge.close();
   }
+}
+
+export interface EdgeFixture {
+  /** The edge runtime serving the bundle, against `node`'s database. */
+  readonly edge: EdgeServer;
+  /** Two gateway nodes on one database. */
+  readonly node: TestGateway;
+  readonly other: TestGateway;
+  /** Starts another instance of the same bundle with other variables. */
+  startEdge: StartEdge;
+  /** The built bundle's path. */
+  readonly script: string;
+}
+
+/**
+ * Builds the `target` bundle, starts two gateway nodes on one database and the runtime with
+ * `start(script, env)`, and stops them all after the file's tests.
+ */
+export function edgeFixture(
+  target: "worker" | "deno",
+  start: (script: string, env: Record<string, string>) => Promise<EdgeServer>,
+): EdgeFixture {
+  let script = "";
+  let edge: EdgeServer | undefined;
+  let node: TestGateway | undefined;
+  let other: TestGateway | undefined;
+  const startEdge: StartEdge = (env) => start(script, env);
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "tkr-edge-test-"));
+    script = (await buildEdge(target, dir)).file;
+    node = await startTestGateway();
+    other = await startTestGateway({ db: node.db });
+    edge = await startEdge(edgeEnv(node.db.url));
+  });
+  afterAll(async () => {
+    await edge?.close();
+    await other?.close();
+    await node?.close();
+  });
+  afterEach(() => closeAllSockets());
+  const started = <T>(value: T | undefined): T => {
+    if (!value) throw new Error("edgeFixture: started in beforeAll; use it in a test");
+    return value;
+  };
+  return {
+    get edge() {
+      return started(edge);
+    },
+    get node() {
+      return started(node);
+    },
+    get other() {
+      return started(other);
+    },
+    startEdge,
+    get script() {
+      return started(script || undefined);
+    },
+  };
 }
