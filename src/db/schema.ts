@@ -38,6 +38,10 @@ export const sessionMembers = pgTable(
       .references(() => sessions.id, { onDelete: "cascade" }),
     principalId: text("principal_id").notNull(),
     addedAt: timestamp("added_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Receipt watermarks (PROTOCOL.md, `receipt`): the highest seq this member reported
+     * delivered / read. They only move forward; writes are coalesced to one per second. */
+    deliveredSeq: bigint("delivered_seq", { mode: "number" }).notNull().default(0),
+    readSeq: bigint("read_seq", { mode: "number" }).notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.sessionId, t.principalId] }),
@@ -71,6 +75,10 @@ export const messages = pgTable(
     type: text("type").notNull(),
     content: text("content").notNull(),
     receiverId: text("receiver_id"),
+    /** `direct`: only the sender and `receiver_id` may read it, on every read path. */
+    visibility: text("visibility", { enum: ["session", "direct"] })
+      .notNull()
+      .default("session"),
     contextId: text("context_id"),
     replyTo: text("reply_to"),
     metadata: jsonb("metadata"),
@@ -96,8 +104,15 @@ export const contexts = pgTable(
     version: integer("version").notNull(),
     updatedBy: text("updated_by").notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** Principals besides the updater who may read it; null means every member. */
+    targets: text("targets").array(),
+    /** Not returned after this instant; the sweep deletes the row. Null never expires. */
+    expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }),
   },
-  (t) => [primaryKey({ columns: [t.sessionId, t.contextId] })],
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.contextId] }),
+    index("contexts_expires_idx").on(t.expiresAt).where(sql`${t.expiresAt} is not null`),
+  ],
 );
 
 /** Every version of every context, so a conflict can be explained and history replayed. */
