@@ -125,6 +125,33 @@ describe("a silent database path", () => {
   });
 });
 
+describe("the readiness probe", () => {
+  it("answers ready while every pool client is checked out: a busy node is not a dead one", async () => {
+    const { gateway } = await startBehindProxy();
+    await waitFor(
+      async () => (await fetch(`${gateway.url}/readyz`)).status === 200,
+      10_000,
+      "ready at start",
+    );
+    const held = await Promise.all([0, 1, 2].map(() => gateway.database.pool.connect()));
+    const release = () => {
+      for (const client of held.splice(0)) client.release();
+    };
+    try {
+      expect(gateway.database.pool.waitingCount).toBe(0);
+      const queued = gateway.database.pool.query("select 1");
+      expect(gateway.database.pool.waitingCount).toBe(1);
+      const ready = await fetch(`${gateway.url}/readyz`);
+      expect(await ready.json()).toMatchObject({ checks: { database: true } });
+      expect(ready.status).toBe(200);
+      release();
+      await queued;
+    } finally {
+      release();
+    }
+  });
+});
+
 describe("isUnavailable", () => {
   it("counts the client's read timeout and Postgres' statement timeout as unavailable", async () => {
     expect(isUnavailable(new Error("Query read timeout"))).toBe(true);

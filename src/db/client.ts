@@ -82,6 +82,10 @@ export function createDatabase(options: DatabaseOptions): Database {
     options.logger?.warn({ err: { message: err.message } }, "idle database client failed");
   });
   const db = drizzle(pool, { schema });
+  const probeConnection = new ProbeConnection(
+    options.url,
+    `${options.applicationName ?? "tkr-gateway"}-probe`,
+  );
   let closed = false;
   return {
     pool,
@@ -91,15 +95,11 @@ export function createDatabase(options: DatabaseOptions): Database {
       const late = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), probeTimeoutMs);
       });
-      // The probe's own query_timeout drops a silent client from the pool with it.
-      const answered = pool
-        .query({ text: "select 1", query_timeout: probeTimeoutMs } as pg.QueryConfig)
-        .then(
-          () => true,
-          () => false,
-        );
+      const answered = probeConnection.ask(probeTimeoutMs);
       try {
-        return await Promise.race([answered, late]);
+        const ready = await Promise.race([answered, late]);
+        if (!ready) probeConnection.drop();
+        return ready;
       } finally {
         clearTimeout(timer);
       }
@@ -107,6 +107,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     async close() {
       if (closed) return;
       closed = true;
+      probeConnection.drop();
       await pool.end();
     },
   };
@@ -116,4 +117,53 @@ export function createDatabase(options: DatabaseOptions): Database {
 function hasQueryInFlight(client: pg.PoolClient): boolean {
   const internals = client as unknown as { _activeQuery?: unknown; _queryQueue?: unknown[] };
   return Boolean(internals._activeQuery) || (internals._queryQueue?.length ?? 0) > 0;
+}
+
+/**
+ * The readiness probe's own connection, outside the pool: a node whose pool is busy (every client
+ * checked out, callers queued) is slow, not unready, and a probe queued behind them would report
+ * it dead and get it restarted or taken out of the load balancer exactly when it is loaded. Opened
+ * on first use; any failure or late answer drops it, so the next probe opens a fresh one.
+ */
+class ProbeConnection {
+  private client: pg.Client | undefined;
+  private connected: Promise<void> | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly applicationName: string,
+  ) {}
+
+  async ask(timeoutMs: number): Promise<boolean> {
+    if (!this.client) {
+      const client = new pg.Client({
+        connectionString: this.url,
+        application_name: this.applicationName,
+        connectionTimeoutMillis: timeoutMs,
+        keepAlive: true,
+      });
+      // A dropped connection emits 'error'; unhandled it would kill the process.
+      client.on("error", () => {
+        if (this.client === client) this.drop();
+      });
+      this.client = client;
+      this.connected = client.connect();
+    }
+    const client = this.client;
+    try {
+      await this.connected;
+      await client.query({ text: "select 1", query_timeout: timeoutMs } as pg.QueryConfig);
+      return true;
+    } catch {
+      if (this.client === client) this.drop();
+      return false;
+    }
+  }
+
+  drop(): void {
+    const client = this.client;
+    this.client = undefined;
+    this.connected = undefined;
+    void client?.end().catch(() => {});
+  }
 }
