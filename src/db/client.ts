@@ -127,7 +127,7 @@ function hasQueryInFlight(client: pg.PoolClient): boolean {
  */
 class ProbeConnection {
   private client: pg.Client | undefined;
-  private connected: Promise<void> | undefined;
+  private connected: Promise<unknown> | undefined;
 
   constructor(
     private readonly url: string,
