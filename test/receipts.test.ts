@@ -184,6 +184,41 @@ describe("receipt", () => {
     expect(await stored(node, session.id, "alice")).toEqual({ delivered: 10, read: 10 });
   });
 
+  it("needs no database read for a joined socket's receipts up to what the node has delivered", async () => {
+    const session = await createSession(node, "alice", ["bot"]);
+    await send(node, "bot", session.id, 2);
+    const alice = await connectUser(node, "alice");
+    await call(alice, "join_session", { sessionId: session.id });
+    const live = new Promise((resolve) => alice.once("message", resolve));
+    await send(node, "bot", session.id, 1);
+    await live;
+    const { pool } = node.gateway.database;
+    const query = pool.query.bind(pool);
+    let reads = 0;
+    pool.query = ((config: unknown, ...rest: unknown[]) => {
+      if ((config as { name?: string })?.name === "tkr_receipt_member_state") reads++;
+      return (query as (...args: unknown[]) => unknown)(config, ...rest);
+    }) as typeof pool.query;
+    try {
+      for (let seq = 1; seq <= 3; seq++) {
+        for (const kind of ["delivered", "read"]) {
+          expect(await call(alice, "receipt", { sessionId: session.id, seq, kind })).toMatchObject({
+            status: "success",
+            delivered: seq,
+          });
+        }
+      }
+      expect(reads).toBe(0);
+      // Past what the node knows: the table decides (and refuses).
+      expect(
+        await call(alice, "receipt", { sessionId: session.id, seq: 4, kind: "read" }),
+      ).toMatchObject({ code: "INVALID_PAYLOAD" });
+      expect(reads).toBe(1);
+    } finally {
+      pool.query = query;
+    }
+  });
+
   it("coalesces many members into one statement per flush", async () => {
     const members = Array.from({ length: 20 }, (_, i) => `member-${i}`);
     const session = await createSession(node, "alice", members);
