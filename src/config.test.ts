@@ -41,6 +41,7 @@ describe("loadConfig", () => {
       socketAllowEio3: false,
       clusterHeadIntervalMs: 5_000,
       typingTimeoutMs: 6_000,
+      presenceNodeTimeoutMs: 20_000,
       socketRateLimit: 200,
       socketMaxBufferBytes: 2_097_152,
       socketBinaryTimeoutMs: 5_000,
@@ -100,6 +101,7 @@ describe("loadConfig", () => {
       HTTP_IP_RATE_LIMIT: "80",
       HTTP_IP_WRITE_RATE_LIMIT: "60",
       TRUST_PROXY: "fly",
+      PRESENCE_NODE_TIMEOUT_MS: "4000",
     });
     expect(config).toEqual({
       port: 8080,
@@ -123,6 +125,7 @@ describe("loadConfig", () => {
       socketAllowEio3: true,
       clusterHeadIntervalMs: 1000,
       typingTimeoutMs: 2000,
+      presenceNodeTimeoutMs: 4000,
       socketRateLimit: 50,
       socketMaxBufferBytes: 1_048_576,
       socketBinaryTimeoutMs: 200,

@@ -10,6 +10,7 @@ import type {
   StoredMessage,
   TypingEvent,
 } from "../protocol/index.js";
+import type { PresenceWire } from "./presence.js";
 
 /** The server-side emit that carries a batch (`io.serverSideEmit(FANOUT_EVENT, batch)`). */
 export const FANOUT_EVENT = "tkr:fanout";
@@ -22,6 +23,8 @@ export interface FanoutBatch {
   /** Volatile: dropped rather than queued when the bus is behind. */
   typing?: TypingEvent[];
   members?: MembershipChange[];
+  /** Presence changes, beats and states between nodes (presence.ts); never dropped. */
+  presence?: PresenceWire[];
 }
 
 export interface ClusterBus {

@@ -14,6 +14,7 @@ import type {
 } from "../protocol/index.js";
 import type { ClusterBus, FanoutBatch } from "./bus.js";
 import { createHeadTracker, type HeadTracker } from "./heads.js";
+import type { PresenceWire } from "./presence.js";
 
 /** Batches stay under the adapter's NOTIFY threshold when they can (large ones use attachments). */
 const BATCH_BYTES = 6_000;
@@ -31,6 +32,8 @@ export interface Fanout {
   typing(event: TypingEvent, exceptSocketId?: string): void;
   /** A member added or removed, to this node's sockets and the other nodes'. */
   membership(change: MembershipChange): void;
+  /** A presence item for the other nodes only: this node's sockets learn of it from the mesh. */
+  presence(item: PresenceWire): void;
   /** What this node's sockets have been given, for the positioning pass. */
   readonly heads: Pick<HeadTracker, "behind" | "retain">;
 }
@@ -57,6 +60,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         heads: SessionHead[];
         typing: TypingEvent[];
         members: MembershipChange[];
+        presence: PresenceWire[];
       }
     | undefined;
   let pendingBytes = 0;
@@ -81,6 +85,7 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (batch.heads.length) out.heads = batch.heads;
       if (batch.typing.length) out.typing = batch.typing;
       if (batch.members.length) out.members = batch.members;
+      if (batch.presence.length) out.presence = batch.presence;
       ready.push(out);
       // A stuck bus must not hold memory without bound: the oldest go, heads heal them.
       if (ready.length > MAX_READY) ready.splice(0, ready.length - MAX_READY);
@@ -115,13 +120,19 @@ export function createFanout(options: FanoutOptions): Fanout {
   }
 
   function enqueue(
-    kind: "messages" | "contexts" | "heads" | "typing" | "members",
-    item: StoredMessage | ContextUpdateEvent | SessionHead | TypingEvent | MembershipChange,
+    kind: "messages" | "contexts" | "heads" | "typing" | "members" | "presence",
+    item:
+      | StoredMessage
+      | ContextUpdateEvent
+      | SessionHead
+      | TypingEvent
+      | MembershipChange
+      | PresenceWire,
   ) {
     const size = JSON.stringify(item).length;
     if (pending && pendingBytes + size > BATCH_BYTES) flush();
     if (!pending) {
-      pending = { messages: [], contexts: [], heads: [], typing: [], members: [] };
+      pending = { messages: [], contexts: [], heads: [], typing: [], members: [], presence: [] };
       setImmediate(flush);
     }
     (pending[kind] as unknown[]).push(item);
@@ -159,6 +170,9 @@ export function createFanout(options: FanoutOptions): Fanout {
     membership(change) {
       deliverLocally({ members: [change] });
       enqueue("members", change);
+    },
+    presence(item) {
+      enqueue("presence", item);
     },
   };
 }

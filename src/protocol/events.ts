@@ -7,6 +7,8 @@ import type {
   Context,
   ContextUpdateEvent,
   ContextWriteResult,
+  PresenceEntry,
+  PresenceEvent,
   PrincipalKind,
   Session,
   SessionHead,
@@ -40,6 +42,8 @@ export type JoinSessionResult = {
   headSeq: number;
   messages?: StoredMessage[];
   hasMore?: boolean;
+  /** Who is online in the session now, the joiner included. */
+  presence: PresenceEntry[];
 };
 export type LeaveSessionResult = { sessionId: string };
 export type SyncResult = {
@@ -76,6 +80,7 @@ export type ServerToClientEvents = {
   "context:update": (update: ContextUpdateEvent) => void;
   "session:head": (head: SessionHead) => void;
   typing: (event: TypingEvent) => void;
+  presence: (event: PresenceEvent) => void;
   "session:added": (event: SessionAddedEvent) => void;
   "session:removed": (event: SessionRemovedEvent) => void;
   "member:added": (event: MemberEvent) => void;

@@ -18,6 +18,8 @@ export function createFanout(
   namespaces: GatewayNamespace[],
   metrics: Metrics,
   logger: Logger,
+  /** Presence items from other nodes (presence.ts). */
+  onPresence?: (items: NonNullable<FanoutBatch["presence"]>) => void,
 ): Fanout {
   /** This node's sockets in a session's room, except the sending socket when there is one. */
   const localRoom = (nsp: GatewayNamespace, sessionId: string, exceptSocketId?: string) => {
@@ -46,6 +48,7 @@ export function createFanout(
         localRoom(nsp, typing.sessionId, exceptSocketId).emit("typing", typing);
       }
     }
+    if (batch.presence) onPresence?.(batch.presence);
     for (const change of batch.members ?? []) {
       const { member } = change;
       for (const nsp of namespaces) {

@@ -18,6 +18,7 @@ import {
   TypingPayload,
 } from "../protocol/index.js";
 import { type AckDeps, defineEvent, type EventRunner } from "./ack.js";
+import type { PresenceTracker } from "./presence.js";
 import { queueRead } from "./read-queue.js";
 import type { TypingRelay } from "./typing.js";
 
@@ -25,9 +26,14 @@ import type { TypingRelay } from "./typing.js";
 export const JOIN_CATCH_UP_LIMIT = 100;
 
 export function createHandlers(
-  deps: AckDeps & { messaging: Messaging; namespace: string; typing: TypingRelay },
+  deps: AckDeps & {
+    messaging: Messaging;
+    namespace: string;
+    typing: TypingRelay;
+    presence: PresenceTracker;
+  },
 ): Map<ClientEventName, EventRunner> {
-  const { messaging, metrics, typing } = deps;
+  const { messaging, metrics, typing, presence } = deps;
   const handlers = new Map<ClientEventName, EventRunner>();
 
   handlers.set(
@@ -50,11 +56,22 @@ export function createHandlers(
           await socket.leave(sessionRoom(sessionId));
           throw err;
         }
-        if (lastSeq === undefined) return { sessionId, headSeq: access.headSeq };
+        presence.joined(socket, sessionId);
+        // The list is read as the ack leaves, so a `presence` event this socket got before the
+        // ack is in it, and every later change arrives after it.
+        if (lastSeq === undefined) {
+          return { sessionId, headSeq: access.headSeq, presence: presence.list(sessionId) };
+        }
         const page = await queueRead(socket, () =>
           messaging.readMessages(socket.data.principal, sessionId, lastSeq, JOIN_CATCH_UP_LIMIT),
         );
-        return { sessionId, headSeq: page.headSeq, messages: page.messages, hasMore: page.hasMore };
+        return {
+          sessionId,
+          headSeq: page.headSeq,
+          messages: page.messages,
+          hasMore: page.hasMore,
+          presence: presence.list(sessionId),
+        };
       },
     ),
   );
