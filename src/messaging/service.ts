@@ -11,7 +11,7 @@ import {
   type ContextWriteResult,
   DEFAULT_PAGE_LIMIT,
   type MessageInput,
-  type Session,
+  type SessionDetail,
   type SessionList,
 } from "../protocol/index.js";
 import { createAppendBatcher } from "./append-batcher.js";
@@ -47,6 +47,11 @@ export interface MessagingDeps {
   logger?: Logger;
   /** Observes each append's database time, in seconds (for the latency histogram). */
   onAppend?: (seconds: number) => void;
+  /**
+   * The display name a live message carries for its sender, from the node's principal cache (no
+   * query per message). Default: the caller's own (`name`, else its id).
+   */
+  nameOf?: (principal: Principal) => string;
 }
 
 /** Where the call came from, so a broadcast can skip the sending socket. */
@@ -55,8 +60,8 @@ export interface Origin {
 }
 
 export interface Messaging {
-  createSession(caller: Principal, input: CreateSessionInput): Promise<Session>;
-  getSession(caller: Principal, sessionId: string): Promise<Session>;
+  createSession(caller: Principal, input: CreateSessionInput): Promise<SessionDetail>;
+  getSession(caller: Principal, sessionId: string): Promise<SessionDetail>;
   /** The caller's sessions, most recent activity first; `cursor` from the previous page. */
   listSessions(caller: Principal, limit: number, cursor?: string): Promise<SessionList>;
   addMember(caller: Principal, sessionId: string, principalId: string): Promise<void>;
@@ -132,7 +137,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     async sendMessage(caller, input, origin) {
       checkMessageRules(caller, input, deps.maxContentBytes);
       const started = performance.now();
-      const { result, message } = await batcher.append(caller, input);
+      const sender = deps.nameOf ? { ...caller, name: deps.nameOf(caller) } : caller;
+      const { result, message } = await batcher.append(sender, input);
       deps.onAppend?.((performance.now() - started) / 1000);
       if (message) publish("message", () => publisher.message(message, origin?.socketId));
       return result;

@@ -63,6 +63,8 @@ export interface ConnectionHooks {
   context: ServerToClientEvents["context:update"];
   head: ServerToClientEvents["session:head"];
   typing: ServerToClientEvents["typing"];
+  /** A principal came online or went offline in a joined session. */
+  presence?: ServerToClientEvents["presence"];
   /** This principal was added to a session, or removed from one (on any node). */
   sessionAdded?: ServerToClientEvents["session:added"];
   sessionRemoved?: ServerToClientEvents["session:removed"];
@@ -161,6 +163,7 @@ export class Connection {
     socket.on("context:update", (update) => this.hooks.context(update));
     socket.on("session:head", (head) => this.hooks.head(head));
     socket.on("typing", (event) => this.hooks.typing(event));
+    socket.on("presence", (event) => this.hooks.presence?.(event));
     socket.on("session:added", (event) => this.hooks.sessionAdded?.(event));
     socket.on("session:removed", (event) => this.hooks.sessionRemoved?.(event));
     socket.on("member:added", (event) => this.hooks.memberAdded?.(event));

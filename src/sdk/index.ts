@@ -12,6 +12,8 @@ export type {
   ContextWriteResult,
   MessageInput,
   MessageType,
+  PresenceEntry,
+  PresenceEvent,
   StoredMessage,
   TypingEvent,
 } from "../protocol/schemas.js";
