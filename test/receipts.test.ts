@@ -239,23 +239,34 @@ describe("receipt", () => {
   });
 
   it("coalesces many members into one statement per flush", async () => {
-    const members = Array.from({ length: 20 }, (_, i) => `member-${i}`);
-    const session = await createSession(node, "alice", members);
-    await send(node, "alice", session.id, 3);
-    await node.gateway.messaging.flushReceipts();
-    const before = await writes(node);
-    await Promise.all(
-      members.map((id) =>
-        node.gateway.messaging.receipt(
-          { id, kind: "user" },
-          { sessionId: session.id, seq: 3, kind: "read" },
+    // A node of its own whose timer never flushes during the test: on a loaded machine the 20
+    // receipts can span the shared node's 1 s flush, which then rightly writes them in two.
+    const other = await startTestGateway({
+      db: node.db,
+      nodeId: "receipts-coalesce",
+      env: { RECEIPT_FLUSH_MS: "60000" },
+    });
+    try {
+      const members = Array.from({ length: 20 }, (_, i) => `member-${i}`);
+      const session = await createSession(other, "alice", members);
+      await send(other, "alice", session.id, 3);
+      await other.gateway.messaging.flushReceipts();
+      const before = await writes(other);
+      await Promise.all(
+        members.map((id) =>
+          other.gateway.messaging.receipt(
+            { id, kind: "user" },
+            { sessionId: session.id, seq: 3, kind: "read" },
+          ),
         ),
-      ),
-    );
-    await node.gateway.messaging.flushReceipts();
-    const after = await writes(node);
-    expect(after.statements - before.statements).toBe(1);
-    expect(after.rows - before.rows).toBe(20);
+      );
+      await other.gateway.messaging.flushReceipts();
+      const after = await writes(other);
+      expect(after.statements - before.statements).toBe(1);
+      expect(after.rows - before.rows).toBe(20);
+    } finally {
+      await other.close();
+    }
   });
 
   it("join_session's ack and GET /v1/sessions/:id carry every member's watermarks, unflushed ones included", async () => {

@@ -8,10 +8,12 @@ import type {
   ContextUpdateEvent,
   ContextWriteResult,
   MemberReceipt,
+  PresenceEntry,
+  PresenceEvent,
   PrincipalKind,
   ReceiptEvent,
   ReceiptResult,
-  Session,
+  SessionDetail,
   SessionHead,
   StoredMessage,
   TypingEvent,
@@ -25,12 +27,12 @@ export type MemberEvent = {
   name?: string;
 };
 /** `session:added`, to the added principal's own sockets: the session as `GET /v1/sessions/:id`. */
-export type SessionAddedEvent = { session: Session };
+export type SessionAddedEvent = { session: SessionDetail };
 /** `session:removed`, to the removed principal's own sockets. */
 export type SessionRemovedEvent = { sessionId: string };
 /** One membership change as it travels to every node; `session` only when added. */
 export type MembershipChange =
-  | { change: "added"; member: MemberEvent; session: Session }
+  | { change: "added"; member: MemberEvent; session: SessionDetail }
   | { change: "removed"; member: MemberEvent };
 
 export type AckError = { status: "error"; code: ErrorCode; message: string; retryable: boolean };
@@ -45,6 +47,8 @@ export type JoinSessionResult = {
   hasMore?: boolean;
   /** Every member's watermarks, this node's unflushed receipts included. */
   receipts: MemberReceipt[];
+  /** Who is online in the session now, the joiner included. */
+  presence: PresenceEntry[];
 };
 export type LeaveSessionResult = { sessionId: string };
 export type SyncResult = {
@@ -83,6 +87,7 @@ export type ServerToClientEvents = {
   "session:head": (head: SessionHead) => void;
   typing: (event: TypingEvent) => void;
   receipt: (event: ReceiptEvent) => void;
+  presence: (event: PresenceEvent) => void;
   "session:added": (event: SessionAddedEvent) => void;
   "session:removed": (event: SessionRemovedEvent) => void;
   "member:added": (event: MemberEvent) => void;
