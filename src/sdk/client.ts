@@ -243,6 +243,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       seq: result.seq,
       senderId: principalId,
       senderKind,
+      visibility: message.visibility ?? "session",
       timestamp: message.timestamp ?? result.createdAt,
       createdAt: result.createdAt,
       status: "sent",

@@ -5,6 +5,10 @@
  * holes. A hole (a `seq` past the next expected one, or a `session:head` ahead of what was
  * delivered) is given `gapWaitMs` to close by itself, since out-of-order live delivery is normal,
  * and then filled with `sync`, page by page.
+ *
+ * A page read forwards is the truth about the seqs it spans: a seq it does not hold is not for
+ * this reader (a direct message between two others, PROTOCOL.md section 6), so it is skipped,
+ * never waited for.
  */
 import type { StoredMessage } from "../protocol/schemas.js";
 import { GatewayNetworkError, isRetryable } from "./errors.js";
@@ -98,6 +102,33 @@ export class Receiver {
     this.drain(message.sessionId, stream);
   }
 
+  /**
+   * A page read forwards from `afterSeq` (a `sync` answer or a join's catch-up): its messages,
+   * and every seq it spans but does not hold is skipped. It spans up to its last message when
+   * cut (`hasMore`), else up to its `headSeq`.
+   */
+  page(sessionId: string, afterSeq: number, page: Page): void {
+    for (const message of page.messages) this.ingest(message);
+    const stream = this.streams.get(sessionId);
+    // Only a page that starts where delivery stands (or before) can prove what is missing.
+    if (!stream || stream.delivered === undefined || afterSeq > stream.delivered) return;
+    const spans = page.hasMore ? (page.messages.at(-1)?.seq ?? afterSeq) : page.headSeq;
+    stream.head = Math.max(stream.head, page.headSeq);
+    if (spans <= stream.delivered) return;
+    // Whatever is held up to there goes out first, in order (a page is read after everything up
+    // to its head was committed, so nothing visible can be missing from it).
+    for (const seq of [...stream.ahead.keys()].sort((a, b) => a - b)) {
+      if (seq > spans) break;
+      const held = stream.ahead.get(seq) as StoredMessage;
+      stream.ahead.delete(seq);
+      stream.delivered = seq;
+      this.options.deliver(held);
+      if (this.streams.get(sessionId) !== stream) return;
+    }
+    stream.delivered = spans;
+    this.drain(sessionId, stream);
+  }
+
   /** Learns that `seq` exists (a `session:head` event or a join's `headSeq`). */
   head(sessionId: string, seq: number, immediately = false): void {
     const stream = this.streams.get(sessionId);
@@ -167,10 +198,9 @@ export class Receiver {
         ) {
           const before = stream.delivered;
           const page = await this.options.fetchPage(sessionId, before);
-          for (const message of page.messages) this.ingest(message);
-          stream.head = Math.max(stream.head, page.headSeq);
+          this.page(sessionId, before, page);
           // The table is the truth: what the head promised but no page holds does not exist
-          // (cannot happen with gap-free seqs, but a loop must never spin on it).
+          // (a head from a newer node than the one that answered); a loop must never spin on it.
           if (!page.hasMore && stream.delivered === before) {
             stream.head = stream.delivered ?? stream.head;
             break;

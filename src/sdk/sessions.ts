@@ -133,7 +133,11 @@ export class Sessions {
     if (lastSeq === undefined) {
       receiver.setStart(state.sessionId, result.headSeq);
     } else {
-      for (const message of result.messages ?? []) receiver.ingest(message);
+      receiver.page(state.sessionId, lastSeq, {
+        messages: result.messages ?? [],
+        headSeq: result.headSeq,
+        hasMore: result.hasMore ?? false,
+      });
       // What the join's page did not hold is fetched now, not after gapWaitMs.
       receiver.head(state.sessionId, result.headSeq, true);
     }
