@@ -88,6 +88,7 @@ describe("across nodes", () => {
     const got = new Map(
       [receiverOnB, carolOnB, daveOnA].map((s) => [s, collect<StoredMessage>(s, "message")]),
     );
+    const hiddenOnB = collect<{ seq: number }>(carolOnB, "message:hidden");
     const base = { sessionId: session.id, content: "psst", type: "text" };
     await call(sender, "message", { ...base, id: "x-1", visibility: "direct", receiverId: "x-b" });
     const viaFunction = await post(`/v1/sessions/${session.id}/messages`, "x-a", "POST", {
@@ -118,6 +119,7 @@ describe("across nodes", () => {
       [3, "session"],
     ]);
     expect(got.get(carolOnB)?.map((m) => m.seq)).toEqual([3]);
+    expect(hiddenOnB.map((h) => h.seq).sort()).toEqual([1, 2]);
     expect(got.get(daveOnA)?.map((m) => m.seq)).toEqual([3]);
   });
 

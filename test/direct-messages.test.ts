@@ -3,7 +3,7 @@
  * receiver see one, live and on every read path, and the other members' SDKs skip its seq.
  */
 import type { Socket } from "socket.io-client";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import type { StoredMessage } from "../src/protocol/index.js";
 import { connectAgent, connectUser, createSession, sharedGateway } from "./helpers/fixture.js";
 import { call, flushed, waitFor } from "./helpers/gateway.js";
@@ -71,6 +71,13 @@ describe("direct messages", () => {
     const joined = [sender, senderOther, receiver, carol, dave];
     for (const s of joined) await call(s, "join_session", { sessionId: session.id });
     const got = new Map([...joined, receiverNotJoined].map((s) => [s, collect(s)]));
+    const hidden = new Map(
+      [...joined, receiverNotJoined].map((s) => {
+        const seen: unknown[] = [];
+        s.on("message:hidden", (h: unknown) => seen.push(h));
+        return [s, seen];
+      }),
+    );
 
     const ack = await call(sender, "message", {
       id: "lv-1",
@@ -99,6 +106,13 @@ describe("direct messages", () => {
     for (const s of [carol, dave]) expect(seqs(got.get(s) ?? [])).toEqual([2]);
     expect(got.get(sender)).toEqual([]);
     expect(got.get(receiverNotJoined)).toEqual([]);
+    // The others learn only that seq 1 is not for them, so they need not wait for it.
+    for (const s of [carol, dave]) {
+      expect(hidden.get(s)).toEqual([{ sessionId: session.id, seq: 1 }]);
+    }
+    for (const s of [sender, senderOther, receiver, receiverNotJoined]) {
+      expect(hidden.get(s)).toEqual([]);
+    }
   });
 
   it("are left out of the join catch-up and of sync, forwards and backwards, for the others", async () => {
@@ -194,8 +208,35 @@ describe("direct messages", () => {
     expect(rows.rows).toEqual([{ id: "bad-5" }]);
   });
 
-  it("do not stall another member's SDK: it skips their seqs and delivers what follows", async () => {
+  it("do not hold up another member's SDK: message:hidden lets it skip their seqs at once", async () => {
+    const session = await createSession(node, "hint-carol", ["hint-a", "hint-b"]);
+    // A hole would wait a minute before a sync fills it: only the hint can close it in time.
+    const carol = client({
+      url: node.url,
+      namespace: "/clients",
+      token: await node.token("hint-carol", "user"),
+      gapWaitMs: 60_000,
+    });
+    const saw = record(carol);
+    await carol.joinSession(session.id);
+    const a = await connectAgent(node, "hint-a");
+    const send = (id: string, extra: Record<string, unknown> = {}) =>
+      call(a, "message", { id, sessionId: session.id, content: id, type: "text", ...extra });
+    await send("hint-1", { visibility: "direct", receiverId: "hint-b" });
+    await send("hint-2");
+    await waitFor(() => saw.messages.length === 1, 5_000, "the public message after a direct one");
+    expect(seqs(saw.messages)).toEqual([2]);
+  });
+
+  it("do not stall another member's SDK when the live fan-out was lost: sync proves the gaps", async () => {
     const session = await createSession(node, "sdk-carol", ["sdk-a", "sdk-b"]);
+    // The direct messages' live fan-out (and with it their message:hidden) is lost.
+    const real = node.gateway.realtime.publisher;
+    node.gateway.messaging.setPublisher({
+      ...real,
+      message: (m, except) => (m.visibility === "direct" ? undefined : real.message(m, except)),
+    });
+    onTestFinished(() => node.gateway.messaging.setPublisher(real));
     const carol = client({
       url: node.url,
       namespace: "/clients",

@@ -12,6 +12,20 @@ import type { GatewayNamespace, GatewayServerEvents, SocketData } from "./types.
 
 export type LocalTarget = BroadcastOperator<GatewayServerEvents, SocketData>;
 
+/** This node's sockets of `nsp` in the session's room that belong to the audience. */
+function audienceSockets(nsp: GatewayNamespace, sessionId: string, audience: readonly string[]) {
+  const rooms = nsp.adapter.rooms;
+  const inSession = rooms.get(sessionRoom(sessionId));
+  const ids: string[] = [];
+  if (!inSession) return ids;
+  for (const principalId of audience) {
+    for (const id of rooms.get(principalRoom(principalId)) ?? []) {
+      if (inSession.has(id)) ids.push(id);
+    }
+  }
+  return ids;
+}
+
 /**
  * This node's sockets of `nsp` that may get an item of session `sessionId` with `audience`,
  * except `exceptSocketId`; undefined when there are none (an empty `to([])` would mean everyone).
@@ -22,19 +36,24 @@ export function localAudience(
   audience: Audience,
   exceptSocketId?: string,
 ): LocalTarget | undefined {
-  const room = sessionRoom(sessionId);
   if (audience === undefined) {
-    const target = nsp.local.to(room);
+    const target = nsp.local.to(sessionRoom(sessionId));
     return exceptSocketId ? target.except(exceptSocketId) : target;
   }
-  const rooms = nsp.adapter.rooms;
-  const inSession = rooms.get(room);
-  if (!inSession) return undefined;
-  const ids: string[] = [];
-  for (const principalId of audience) {
-    for (const id of rooms.get(principalRoom(principalId)) ?? []) {
-      if (id !== exceptSocketId && inSession.has(id)) ids.push(id);
-    }
-  }
+  const ids = audienceSockets(nsp, sessionId, audience).filter((id) => id !== exceptSocketId);
   return ids.length > 0 ? nsp.local.to(ids) : undefined;
+}
+
+/**
+ * The rest of the session's room on this node: those who must not get an item with `audience`,
+ * told instead that its seq is not for them (`message:hidden`), so they skip it at once rather
+ * than wait for it and ask `sync`. Undefined for an item everyone gets.
+ */
+export function localOthers(
+  nsp: GatewayNamespace,
+  sessionId: string,
+  audience: Audience,
+): LocalTarget | undefined {
+  if (audience === undefined) return undefined;
+  return nsp.local.to(sessionRoom(sessionId)).except(audienceSockets(nsp, sessionId, audience));
 }

@@ -174,6 +174,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     message: (message) => receiver.ingest(message),
     context: (context) => sessions.context(context),
     head: (head) => receiver.head(head.sessionId, head.seq),
+    hidden: (hidden) => receiver.skip(hidden.sessionId, hidden.seq),
     sessionAdded: (event) => events.emit("sessionAdded", event),
     sessionRemoved: (event) => {
       // The server has already taken the socket out of the room; forget the session so a

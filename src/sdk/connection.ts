@@ -62,6 +62,7 @@ export interface ConnectionHooks {
   message: ServerToClientEvents["message"];
   context: ServerToClientEvents["context:update"];
   head: ServerToClientEvents["session:head"];
+  hidden: ServerToClientEvents["message:hidden"];
   typing: ServerToClientEvents["typing"];
   /** This principal was added to a session, or removed from one (on any node). */
   sessionAdded?: ServerToClientEvents["session:added"];
@@ -160,6 +161,7 @@ export class Connection {
     socket.on("message", (message) => this.hooks.message(message));
     socket.on("context:update", (update) => this.hooks.context(update));
     socket.on("session:head", (head) => this.hooks.head(head));
+    socket.on("message:hidden", (hidden) => this.hooks.hidden(hidden));
     socket.on("typing", (event) => this.hooks.typing(event));
     socket.on("session:added", (event) => this.hooks.sessionAdded?.(event));
     socket.on("session:removed", (event) => this.hooks.sessionRemoved?.(event));

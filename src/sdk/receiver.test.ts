@@ -174,6 +174,18 @@ describe("Receiver", () => {
     expect(fetches).toEqual([]);
   });
 
+  it("skips a seq it is told is not for this reader, without a sync", async () => {
+    const { receiver, delivered, fetches } = setup({ head: 4 });
+    receiver.track("s", 0);
+    receiver.ingest(msg(1));
+    receiver.ingest(msg(3));
+    receiver.skip("s", 2);
+    receiver.ingest(msg(4));
+    await tick(100);
+    expect(delivered).toEqual([1, 3, 4]);
+    expect(fetches).toEqual([]);
+  });
+
   it("ignores messages of sessions it does not track", () => {
     const { receiver, delivered } = setup();
     receiver.track("s", 0);

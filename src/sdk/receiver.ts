@@ -34,8 +34,8 @@ export interface ReceiverOptions {
 interface Stream {
   /** Last delivered seq; undefined until the join tells where delivery starts. */
   delivered: number | undefined;
-  /** Messages ahead of `delivered + 1`, waiting for the hole before them. */
-  ahead: Map<number, StoredMessage>;
+  /** Messages ahead of `delivered + 1`, waiting for the hole before them; null: a seq to skip. */
+  ahead: Map<number, StoredMessage | null>;
   /** The newest seq known to exist. */
   head: number;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -94,12 +94,23 @@ export class Receiver {
 
   /** A message from any source: live, a join catch-up, a sync page or the local echo. */
   ingest(message: StoredMessage): void {
-    const stream = this.streams.get(message.sessionId);
+    this.hold(message.sessionId, message.seq, message);
+  }
+
+  /** A seq that is not for this reader (`message:hidden`): skipped, never waited for. */
+  skip(sessionId: string, seq: number): void {
+    this.hold(sessionId, seq, null);
+  }
+
+  private hold(sessionId: string, seq: number, message: StoredMessage | null): void {
+    const stream = this.streams.get(sessionId);
     if (!stream) return;
-    if (stream.delivered !== undefined && message.seq <= stream.delivered) return;
-    stream.ahead.set(message.seq, message);
-    stream.head = Math.max(stream.head, message.seq);
-    this.drain(message.sessionId, stream);
+    if (stream.delivered !== undefined && seq <= stream.delivered) return;
+    // A message wins over a skip for the same seq (it can only be for us after all).
+    if (message === null && stream.ahead.get(seq)) return;
+    stream.ahead.set(seq, message);
+    stream.head = Math.max(stream.head, seq);
+    this.drain(sessionId, stream);
   }
 
   /**
@@ -119,10 +130,10 @@ export class Receiver {
     // to its head was committed, so nothing visible can be missing from it).
     for (const seq of [...stream.ahead.keys()].sort((a, b) => a - b)) {
       if (seq > spans) break;
-      const held = stream.ahead.get(seq) as StoredMessage;
+      const held = stream.ahead.get(seq);
       stream.ahead.delete(seq);
       stream.delivered = seq;
-      this.options.deliver(held);
+      if (held) this.options.deliver(held);
       if (this.streams.get(sessionId) !== stream) return;
     }
     stream.delivered = spans;
@@ -151,11 +162,11 @@ export class Receiver {
 
   private drain(sessionId: string, stream: Stream): void {
     if (stream.delivered === undefined) return;
-    for (;;) {
-      const next = stream.ahead.get(stream.delivered + 1);
-      if (!next) break;
-      stream.ahead.delete(next.seq);
-      stream.delivered = next.seq;
+    for (let seq = stream.delivered + 1; stream.ahead.has(seq); seq++) {
+      const next = stream.ahead.get(seq);
+      stream.ahead.delete(seq);
+      stream.delivered = seq;
+      if (!next) continue;
       this.options.deliver(next);
       // The application's listener may have left the session.
       if (this.streams.get(sessionId) !== stream) return;
