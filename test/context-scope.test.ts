@@ -8,9 +8,11 @@ import type { Context } from "../src/protocol/index.js";
 import { MAX_CONTEXT_TTL_SECONDS } from "../src/protocol/index.js";
 import { connectAgent, connectUser, createSession, sharedGateway } from "./helpers/fixture.js";
 import { call, flushed, waitFor } from "./helpers/gateway.js";
+import { clientFactory, record } from "./sdk-fixtures.js";
 
 // The sweep runs often here, so a test can wait for it rather than call it.
 const node = sharedGateway({ env: { CONTEXT_SWEEP_INTERVAL_MS: "200" } });
+const client = clientFactory();
 
 type Contexts = { status: string; contexts: Context[] };
 
@@ -136,6 +138,40 @@ describe("targeted contexts", () => {
 });
 
 describe("expiring contexts", () => {
+  it("written again after expiry reach an SDK client that saw the old one", async () => {
+    const session = await createSession(node, "k-carol", ["k-a"]);
+    const carol = client({
+      url: node.url,
+      namespace: "/clients",
+      token: await node.token("k-carol", "user"),
+    });
+    const saw = record(carol);
+    await carol.joinSession(session.id);
+    const a = await connectAgent(node, "k-a");
+    const write = (contextData: Record<string, unknown>) =>
+      call(a, "context:update", {
+        sessionId: session.id,
+        contextId: "brief",
+        contextData,
+        ttlSeconds: 1,
+      });
+    expect(await write({ n: 1 })).toMatchObject({ version: 1 });
+    await waitFor(() => saw.contexts.length === 1, 5_000, "the first version");
+    // Its real second runs out (the client knows only the expiresAt it was given).
+    await waitFor(
+      async () =>
+        (await call<Contexts>(a, "context:get", { sessionId: session.id })).contexts.length === 0,
+      5_000,
+      "the expiry",
+    );
+    expect(await write({ n: 2 })).toMatchObject({ version: 1 });
+    await waitFor(() => saw.contexts.length === 2, 5_000, "the context written again");
+    expect(saw.contexts.map((c) => [c.version, c.contextData])).toEqual([
+      [1, { n: 1 }],
+      [1, { n: 2 }],
+    ]);
+  });
+
   it("carry expiresAt, are not returned once expired, and start again at version 1", async () => {
     const session = await createSession(node, "e-carol", ["e-a"]);
     const a = await connectAgent(node, "e-a");
