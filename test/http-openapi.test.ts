@@ -99,8 +99,10 @@ describe("OpenAPI document", () => {
     type Schema = {
       properties: Record<string, { enum?: string[]; maximum?: number; maxItems?: number }>;
     };
-    const body = (path: string, method: string) =>
-      (doc.paths[path]?.[method] as Body).requestBody.content["application/json"].schema.properties;
+    const body = (path: string, method: string) => {
+      const operation = doc.paths[path]?.[method] as unknown as Body;
+      return operation.requestBody.content["application/json"].schema.properties;
+    };
     expect(body("/v1/sessions/{id}/messages", "post").visibility?.enum).toEqual([
       "session",
       "direct",
