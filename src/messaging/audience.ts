@@ -46,7 +46,18 @@ export function canSee(audience: Audience, principalId: string): boolean {
 }
 
 /**
- * The same rule for message rows, as a SQL condition: `reader` is the placeholder of the
+ * The context rule for rows of `contexts`, as a SQL condition on reader `reader` (a placeholder
+ * such as `$3`), with expiry: an expired context is no one's, even before the sweep deletes it.
+ */
+export function readableContextSql(reader: string): string {
+  return (
+    "(expires_at is null or expires_at > now()) " +
+    `and (targets is null or updated_by = ${reader} or ${reader} = any(targets))`
+  );
+}
+
+/**
+ * The message rule for rows of `messages`, as a SQL condition: `reader` is the placeholder of the
  * reader's principal id (e.g. `$5`), `alias` the messages table's alias with its dot.
  */
 export function visibleMessageSql(reader: string, alias = ""): string {

@@ -11,6 +11,7 @@ import {
   MAX_CONTEXT_BYTES,
   utf8Bytes,
 } from "../protocol/index.js";
+import { readableContextSql } from "./audience.js";
 import { withDb } from "./db-errors.js";
 import { requireMember } from "./sessions.js";
 import type { Principal } from "./types.js";
@@ -40,10 +41,6 @@ returning version, (extract(epoch from updated_at) * 1000)::bigint as updated_at
  */
 const DROP_EXPIRED_SQL =
   "delete from contexts where session_id = $1 and context_id = $2 and expires_at <= now()";
-
-/** What a reader may see: unexpired, and for its targets and updater when it has targets. */
-const READABLE = `(expires_at is null or expires_at > now())
-  and (targets is null or updated_by = $3 or $3 = any(targets))`;
 
 export async function updateContext(
   pool: pg.Pool,
@@ -173,7 +170,7 @@ export async function getContexts(
       "select session_id, context_id, data, version, updated_by, targets, " +
         "(extract(epoch from updated_at) * 1000)::bigint as updated_at, " +
         "(extract(epoch from expires_at) * 1000)::bigint as expires_at from contexts " +
-        `where session_id = $1 and ($2::text is null or context_id = $2) and ${READABLE} ` +
+        `where session_id = $1 and ($2::text is null or context_id = $2) and ${readableContextSql("$3")} ` +
         "order by updated_at, context_id",
       [sessionId, contextId ?? null, caller.id],
     ),
