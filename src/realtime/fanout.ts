@@ -10,7 +10,7 @@ import { principalRoom, sessionRoom } from "../cluster/rooms.js";
 import { contextAudience, messageAudience } from "../messaging/audience.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import { localAudience } from "./audience-emit.js";
+import { localAudience, localOthers } from "./audience-emit.js";
 import type { GatewayNamespace, GatewayServer } from "./types.js";
 
 export type { Fanout };
@@ -32,6 +32,10 @@ export function createFanout(
       const audience = messageAudience(message);
       for (const nsp of namespaces) {
         localAudience(nsp, message.sessionId, audience, exceptSocketId)?.emit("message", message);
+        localOthers(nsp, message.sessionId, audience)?.emit("message:hidden", {
+          sessionId: message.sessionId,
+          seq: message.seq,
+        });
         metrics.messagesOut.inc({ namespace: nsp.name });
       }
       metrics.socket.messages_sent++;
