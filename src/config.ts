@@ -101,6 +101,8 @@ export const EnvSchema = z.object({
   METRICS_PORT: int(0, 65_535).optional(),
   /** Days the connection audit keeps a row (0: forever). */
   AUDIT_RETENTION_DAYS: int(0, 36_500).default(30),
+  /** Milliseconds between passes that delete expired contexts (0: never; reads skip them anyway). */
+  CONTEXT_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(60_000),
   /** Admit Engine.IO 3 clients (socket.io-client 2.x, python-socketio 4.x); see README caveats. */
   SOCKET_ALLOW_EIO3: bool.default(false),
   /** Milliseconds clients get to close their connections on shutdown before they are cut. */
@@ -147,6 +149,8 @@ export interface Config {
   metricsPort: number | undefined;
   /** 0: the connection audit is never pruned. */
   auditRetentionDays: number;
+  /** 0: expired contexts are never deleted (reads leave them out all the same). */
+  contextSweepIntervalMs: number;
   principalRateLimit: number;
   principalMsgRateLimit: number;
   principalSocketLimit: number;
@@ -235,6 +239,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     metricsPort: e.METRICS_PORT,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    contextSweepIntervalMs: e.CONTEXT_SWEEP_INTERVAL_MS,
     principalRateLimit: e.PRINCIPAL_RATE_LIMIT,
     principalMsgRateLimit: e.PRINCIPAL_MSG_RATE_LIMIT,
     principalSocketLimit: e.PRINCIPAL_SOCKET_LIMIT,

@@ -16,6 +16,7 @@ import { runMigrations } from "./db/migrate.js";
 import { createHttpApp } from "./http/app.js";
 import { createHttpRateLimiter } from "./http/rate-limit.js";
 import { serveFolder } from "./http/static.js";
+import { createContextSweep } from "./messaging/context-sweep.js";
 import { createMessaging, type Messaging, type Principal } from "./messaging/index.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
@@ -202,6 +203,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     retentionDays: config.auditRetentionDays,
   });
+  const contextSweep = createContextSweep({
+    pool: database.pool,
+    logger,
+    intervalMs: config.contextSweepIntervalMs,
+  });
   if (config.flyMachineId) enableFlyReplay(realtime.io, config.flyMachineId);
 
   const metricsServer =
@@ -247,6 +253,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         const deadline = Date.now() + config.shutdownTimeoutMs;
         const rt = realtime as RealtimeServer;
         auditPruner.stop();
+        contextSweep.stop();
         // Stop taking new HTTP connections and sockets; open ones carry on for now.
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         rt.drain();

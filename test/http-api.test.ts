@@ -266,6 +266,7 @@ describe("HTTP API: the documented flow", () => {
           content: "**done**",
           type: "markdown",
           receiverId: "alice",
+          visibility: "session",
           contextId: "plan",
           replyTo: "earlier",
           metadata: { tool: "search", n: 2 },

@@ -8,7 +8,13 @@ import { createTokenVerifier } from "../src/auth/tokens.js";
 import { createHttpApp, type HttpAppDeps } from "../src/http/app.js";
 import { createMessaging, type Messaging } from "../src/messaging/index.js";
 import { createLogger } from "../src/observability/logger.js";
-import { MAX_PAGE_LIMIT, MessageBody, maxBodyBytes } from "../src/protocol/index.js";
+import {
+  MAX_CONTEXT_TARGETS,
+  MAX_CONTEXT_TTL_SECONDS,
+  MAX_PAGE_LIMIT,
+  MessageBody,
+  maxBodyBytes,
+} from "../src/protocol/index.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/db.js";
 
 let tdb: TestDatabase;
@@ -85,6 +91,25 @@ describe("OpenAPI document", () => {
       "query limit",
     ]);
     expect(read.parameters.find((p) => p.name === "limit")?.schema.maximum).toBe(MAX_PAGE_LIMIT);
+  });
+
+  it("documents message visibility and a context's targets and ttlSeconds with their bounds", async () => {
+    const doc = await documentOf(makeApp({}));
+    type Body = { requestBody: { content: { "application/json": { schema: Schema } } } };
+    type Schema = {
+      properties: Record<string, { enum?: string[]; maximum?: number; maxItems?: number }>;
+    };
+    const body = (path: string, method: string) => {
+      const operation = doc.paths[path]?.[method] as unknown as Body;
+      return operation.requestBody.content["application/json"].schema.properties;
+    };
+    expect(body("/v1/sessions/{id}/messages", "post").visibility?.enum).toEqual([
+      "session",
+      "direct",
+    ]);
+    const put = body("/v1/sessions/{id}/contexts/{contextId}", "put");
+    expect(put.ttlSeconds?.maximum).toBe(MAX_CONTEXT_TTL_SECONDS);
+    expect(put.targets?.maxItems).toBe(MAX_CONTEXT_TARGETS);
   });
 
   it("documents 429 and 503 on every /v1 route and 503 on /readyz", async () => {

@@ -302,22 +302,17 @@ export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<
     defineRoute({
       method: "put",
       path: "/sessions/:id/contexts/:contextId",
-      summary: "Create or update a context, optionally only at expectedVersion",
+      summary:
+        "Create or update a context, optionally only at expectedVersion, for targets only, expiring after ttlSeconds",
       params: { id: sessionId, contextId },
       body: PutContextRequest,
       responses: { 200: { description: "written", schema: ContextWriteResult } },
       async handler(c, { params, body }) {
-        const input = {
+        const result = await messaging.updateContext(c.get("principal"), {
+          ...body,
           sessionId: params.id,
           contextId: params.contextId,
-          contextData: body.contextData,
-        };
-        const result = await messaging.updateContext(
-          c.get("principal"),
-          body.expectedVersion === undefined
-            ? input
-            : { ...input, expectedVersion: body.expectedVersion },
-        );
+        });
         return c.json(result);
       },
     }),

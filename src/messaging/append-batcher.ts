@@ -32,7 +32,7 @@ const BATCH_SQL = `
 with input as (
   select * from jsonb_to_recordset($1::jsonb) as r(ord int, session_id text, id text,
     sender_id text, sender_kind text, type text, content text, receiver_id text, context_id text,
-    reply_to text, metadata jsonb, client_timestamp bigint)
+    reply_to text, metadata jsonb, client_timestamp bigint, visibility text)
 ), locked as (
   select s.id, s.last_seq from sessions s
   where s.id in (select distinct session_id from input)
@@ -44,15 +44,17 @@ with input as (
   where exists (select 1 from session_members m
       where m.session_id = i.session_id and m.principal_id = i.sender_id)
     and not exists (select 1 from messages x where x.id = i.id)
+    and (i.visibility = 'session' or exists (select 1 from session_members r
+      where r.session_id = i.session_id and r.principal_id = i.receiver_id))
 ), bump as (
   update sessions s set last_seq = c.top
   from (select session_id, max(seq) as top from numbered group by session_id) c
   where s.id = c.session_id
 )
 insert into messages (session_id, seq, id, sender_id, sender_kind, type, content, receiver_id,
-  context_id, reply_to, metadata, client_timestamp)
+  context_id, reply_to, metadata, client_timestamp, visibility)
 select session_id, seq, id, sender_id, sender_kind, type, content, receiver_id, context_id,
-  reply_to, metadata, client_timestamp
+  reply_to, metadata, client_timestamp, visibility
 from numbered
 returning id, seq, (extract(epoch from created_at) * 1000)::bigint as created_at`;
 
@@ -172,6 +174,7 @@ export function createAppendBatcher(pool: pg.Pool): AppendBatcher {
         reply_to: input.replyTo ?? null,
         metadata: input.metadata ?? null,
         client_timestamp: input.timestamp ?? null,
+        visibility: input.visibility ?? "session",
       }));
       const result = await withDb(() =>
         pool.query<{ id: string; seq: number; created_at: number }>({
@@ -215,8 +218,9 @@ export function createAppendBatcher(pool: pg.Pool): AppendBatcher {
           },
         });
       } else {
-        // Not a member, unknown session, the id stored earlier or by another sender: the single
-        // path answers exactly (FORBIDDEN, NOT_FOUND, the original seq, or CONFLICT).
+        // Not a member (the sender, or a direct message's receiver), unknown session, the id
+        // stored earlier or by another sender: the single path answers exactly (FORBIDDEN,
+        // INVALID_PAYLOAD, NOT_FOUND, the original seq, or CONFLICT).
         outcomes.push(await single(p));
       }
     }

@@ -16,7 +16,9 @@ import {
   type PrincipalKind,
   type StoredMessage,
   utf8Bytes,
+  type Visibility,
 } from "../protocol/index.js";
+import { visibleMessageSql } from "./audience.js";
 import { constraintName, sqlState, withDb } from "./db-errors.js";
 import { requireMember } from "./sessions.js";
 import type { Principal } from "./types.js";
@@ -45,23 +47,29 @@ export function checkMessageRules(
   if (input.senderId !== undefined && input.senderId !== caller.id) {
     throw new GatewayError("FORBIDDEN", "senderId must equal the token's sub");
   }
+  if (input.visibility === "direct" && input.receiverId === undefined) {
+    throw new GatewayError("INVALID_PAYLOAD", "receiverId: required when visibility is direct");
+  }
 }
 
 /**
  * Locks the session row (bumping `last_seq`), and inserts the message with that seq, in one
- * statement and so one implicit transaction. The member check rides along in the UPDATE's WHERE.
- * When the insert fails (the id exists) the bump rolls back with it, so `seq` stays gap-free.
+ * statement and so one implicit transaction. The member checks (the sender's, and a direct
+ * message's receiver's) ride along in the UPDATE's WHERE. When the insert fails (the id exists)
+ * the bump rolls back with it, so `seq` stays gap-free.
  */
 const APPEND_SQL = `
 with s as (
   update sessions set last_seq = last_seq + 1
   where id = $1 and exists (
     select 1 from session_members m where m.session_id = $1 and m.principal_id = $2)
+  and ($12 = 'session' or exists (
+    select 1 from session_members r where r.session_id = $1 and r.principal_id = $7))
   returning last_seq
 )
 insert into messages (session_id, seq, id, sender_id, sender_kind, type, content,
-  receiver_id, context_id, reply_to, metadata, client_timestamp)
-select $1, s.last_seq, $3, $2, $4, $5, $6, $7, $8, $9, $10, $11 from s
+  receiver_id, context_id, reply_to, metadata, client_timestamp, visibility)
+select $1, s.last_seq, $3, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12 from s
 returning seq, (extract(epoch from created_at) * 1000)::bigint as created_at`;
 
 export interface Appended {
@@ -93,6 +101,7 @@ export async function appendMessage(
           input.replyTo ?? null,
           input.metadata === undefined ? null : JSON.stringify(input.metadata),
           input.timestamp ?? null,
+          input.visibility ?? "session",
         ],
       }),
     );
@@ -104,8 +113,18 @@ export async function appendMessage(
   }
   const row = inserted.rows[0];
   if (!row) {
-    // No row bumped: the session is missing or the caller is not a member. Say which.
+    // No row bumped: the session is missing, or the caller or a direct message's receiver is
+    // not a member. Say which.
     await requireMember(pool, input.sessionId, caller.id);
+    if (input.visibility === "direct" && input.receiverId !== undefined) {
+      // A resend of a message stored before its receiver left is still a duplicate.
+      const stored = await storedAppend(pool, caller, input);
+      if (stored) return { result: stored, message: undefined };
+      throw new GatewayError(
+        "INVALID_PAYLOAD",
+        `receiverId: ${input.receiverId} is not a member of session ${input.sessionId}`,
+      );
+    }
     throw new GatewayError("FORBIDDEN", `Not a member of session ${input.sessionId}`);
   }
   const message = toStoredMessage(input, caller, row.seq, row.created_at);
@@ -121,6 +140,20 @@ async function existingAppend(
   caller: Principal,
   input: MessageInput,
 ): Promise<AppendResult> {
+  const stored = await storedAppend(pool, caller, input);
+  if (stored) return stored;
+  throw new GatewayError(
+    "CONFLICT",
+    `Message id ${input.id} is already used by another sender or session`,
+  );
+}
+
+/** The original's ack when this id is stored, by the same sender, in the same session. */
+async function storedAppend(
+  pool: pg.Pool,
+  caller: Principal,
+  input: MessageInput,
+): Promise<AppendResult | undefined> {
   const found = await withDb(() =>
     pool.query<{ session_id: string; sender_id: string; seq: number; created_at: number }>(
       "select session_id, sender_id, seq, (extract(epoch from created_at) * 1000)::bigint as created_at " +
@@ -132,10 +165,7 @@ async function existingAppend(
   if (row && row.session_id === input.sessionId && row.sender_id === caller.id) {
     return { id: input.id, seq: row.seq, createdAt: row.created_at, duplicate: true };
   }
-  throw new GatewayError(
-    "CONFLICT",
-    `Message id ${input.id} is already used by another sender or session`,
-  );
+  return undefined;
 }
 
 /** The message as broadcast; `sender.name` is the display name to carry (else its id). */
@@ -154,6 +184,7 @@ export function toStoredMessage(
     senderName: sender.name ?? sender.id,
     content: input.content,
     type: input.type,
+    visibility: input.visibility ?? "session",
     timestamp: input.timestamp ?? createdAt,
     createdAt,
     status: "sent",
@@ -175,6 +206,7 @@ type MessageRow = {
   type: MessageType;
   content: string;
   receiver_id: string | null;
+  visibility: Visibility;
   context_id: string | null;
   reply_to: string | null;
   metadata: Record<string, unknown> | null;
@@ -192,6 +224,7 @@ function rowToMessage(row: MessageRow): StoredMessage {
     senderName: row.sender_name,
     content: row.content,
     type: row.type,
+    visibility: row.visibility,
     timestamp: row.client_timestamp ?? row.created_at,
     createdAt: row.created_at,
     status: "sent",
@@ -216,7 +249,8 @@ export interface MessagePageResult {
 const COST = "octet_length(content) + coalesce(octet_length(metadata::text), 0) + 256";
 
 /**
- * The next `$3` seqs after `$2` (or, backwards, just before it) with their weights (octet_length
+ * The next `$3` seqs after `$2` (or, backwards, just before it) that reader `$5` may see
+ * (audience.ts: direct messages only for their sender and receiver) with their weights (octet_length
  * reads a TOASTed value's size without loading it), then the full rows only of those that start
  * within the byte budget `$4`, summed from `$2`, so a page of large messages is never loaded
  * whole and the budget keeps the messages nearest to `$2`. The row that crosses the budget comes
@@ -229,14 +263,15 @@ function pageSql(direction: "after" | "before"): string {
   return `
 with weights as (
   select seq, ${COST} as cost from messages
-  where session_id = $1 and seq ${cmp} $2 order by seq ${order} limit $3
+  where session_id = $1 and seq ${cmp} $2 and ${visibleMessageSql("$5")}
+  order by seq ${order} limit $3
 ), page as (
   select seq, cost, sum(cost) over (order by seq ${order} rows unbounded preceding) - cost as before
   from weights
 )
 select m.session_id, m.seq, m.id, m.sender_id, m.sender_kind,
   coalesce(p.name, m.sender_id) as sender_name, m.type, m.content, m.receiver_id,
-  m.context_id, m.reply_to, m.metadata, m.client_timestamp,
+  m.visibility, m.context_id, m.reply_to, m.metadata, m.client_timestamp,
   (extract(epoch from m.created_at) * 1000)::bigint as created_at,
   page.cost::int as cost, (select count(*) from page)::int as total
 from page join messages m on m.session_id = $1 and m.seq = page.seq
@@ -276,7 +311,7 @@ export async function readMessages(
     pool.query<PageRow>({
       name: "tkr_read_page",
       text: READ_PAGE_SQL,
-      values: [sessionId, afterSeq, limit + 1, maxBytes],
+      values: [sessionId, afterSeq, limit + 1, maxBytes, caller.id],
     }),
   );
   const { messages, hasMore } = takePage(result.rows, limit, maxBytes);
@@ -304,7 +339,7 @@ export async function readMessagesBefore(
     pool.query<PageRow>({
       name: "tkr_read_page_before",
       text: READ_PAGE_BEFORE_SQL,
-      values: [sessionId, before, limit + 1, maxBytes],
+      values: [sessionId, before, limit + 1, maxBytes, caller.id],
     }),
   );
   const { messages, hasMore } = takePage(result.rows, limit, maxBytes);

@@ -85,6 +85,8 @@ export type ServerToClientEvents = {
   message: (message: StoredMessage) => void;
   "context:update": (update: ContextUpdateEvent) => void;
   "session:head": (head: SessionHead) => void;
+  /** A seq of the session that is not for this reader (a direct message between others). */
+  "message:hidden": (hidden: SessionHead) => void;
   typing: (event: TypingEvent) => void;
   receipt: (event: ReceiptEvent) => void;
   presence: (event: PresenceEvent) => void;

@@ -10,6 +10,11 @@ export const MAX_METADATA_BYTES = 16_384;
 /** Largest `contextData`, serialized, in UTF-8 bytes. */
 export const MAX_CONTEXT_BYTES = 262_144;
 
+/** Longest a context may live (`ttlSeconds`), in seconds: 30 days. */
+export const MAX_CONTEXT_TTL_SECONDS = 2_592_000;
+/** Most principals one context may be aimed at (`targets`). */
+export const MAX_CONTEXT_TARGETS = 100;
+
 /** Messages in one history page (`GET …/messages`, `sync`) when the caller names no `limit`. */
 export const DEFAULT_PAGE_LIMIT = 100;
 /** Most messages one history page may ask for. */

@@ -10,7 +10,7 @@ import {
   MAX_JSON_DEPTH,
   UNSTORABLE_TEXT_MESSAGE,
 } from "./json-rules.js";
-import { MAX_PAGE_LIMIT } from "./limits.js";
+import { MAX_CONTEXT_TARGETS, MAX_CONTEXT_TTL_SECONDS, MAX_PAGE_LIMIT } from "./limits.js";
 
 /** 1–64 chars of `[A-Za-z0-9_-]`: message and session ids. */
 export const Id = z
@@ -43,6 +43,10 @@ export const MessageType = z.enum([
   "error",
 ]);
 export type MessageType = z.infer<typeof MessageType>;
+
+/** `direct`: only the sender and `receiverId` see it, on every read path (PROTOCOL.md section 6). */
+export const Visibility = z.enum(["session", "direct"]);
+export type Visibility = z.infer<typeof Visibility>;
 
 const encoder = new TextEncoder();
 export function utf8Bytes(value: string): number {
@@ -78,6 +82,8 @@ export const messageBodyShape = {
   type: MessageType,
   senderId: PrincipalId.optional(),
   receiverId: PrincipalId.optional(),
+  /** Default `session`; `direct` needs `receiverId` (checked with the other message rules). */
+  visibility: Visibility.optional(),
   contextId: ContextId.optional(),
   replyTo: Id.optional(),
   timestamp: z.number().int().nonnegative().optional(),
@@ -102,6 +108,8 @@ export const StoredMessage = z.object({
   content: z.string(),
   type: MessageType,
   receiverId: z.string().optional(),
+  /** Always sent by the server; optional in the type so messages built by clients stay valid. */
+  visibility: Visibility.optional(),
   contextId: z.string().optional(),
   replyTo: z.string().optional(),
   metadata: JsonObject.optional(),
@@ -139,11 +147,18 @@ export type SyncPayload = z.infer<typeof SyncPayload>;
 
 export const ContextData = JsonObject;
 
+/** Who a context is for and how long it lives (PROTOCOL.md section 4, `context:update`). */
+const contextScopeShape = {
+  targets: z.array(PrincipalId).min(1).max(MAX_CONTEXT_TARGETS).optional(),
+  ttlSeconds: z.number().int().min(1).max(MAX_CONTEXT_TTL_SECONDS).optional(),
+};
+
 export const ContextUpdatePayload = z.strictObject({
   sessionId: Id,
   contextId: ContextId,
   contextData: StorableJsonObject,
   expectedVersion: Version.optional(),
+  ...contextScopeShape,
 });
 export type ContextUpdatePayload = z.infer<typeof ContextUpdatePayload>;
 
@@ -227,6 +242,10 @@ export const Context = z.object({
   version: z.number().int().positive(),
   sourceAgentId: z.string(),
   updatedAt: z.number().int(),
+  /** Only these principals and `sourceAgentId` see it; absent: every member. */
+  targets: z.array(z.string()).optional(),
+  /** When it stops being returned, ms since epoch; absent: never. */
+  expiresAt: z.number().int().optional(),
 });
 export type Context = z.infer<typeof Context>;
 
@@ -264,6 +283,7 @@ export const AddMemberRequest = z.strictObject({ principalId: PrincipalId });
 export const PutContextRequest = z.strictObject({
   contextData: StorableJsonObject,
   expectedVersion: Version.optional(),
+  ...contextScopeShape,
 });
 
 export const Session = z.object({

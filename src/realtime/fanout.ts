@@ -7,9 +7,11 @@ import { createAdapterBus } from "../cluster/adapter-bus.js";
 import { FANOUT_EVENT, type FanoutBatch } from "../cluster/bus.js";
 import { createFanout as createClusterFanout, type Fanout } from "../cluster/fanout.js";
 import { principalRoom, sessionRoom } from "../cluster/rooms.js";
+import { contextAudience, messageAudience } from "../messaging/audience.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { ReceiptEvent } from "../protocol/index.js";
+import { localAudience, localOthers } from "./audience-emit.js";
 import type { GatewayNamespace, GatewayServer } from "./types.js";
 
 export type { Fanout };
@@ -32,15 +34,24 @@ export function createFanout(
 
   function deliver(batch: FanoutBatch, exceptSocketId?: string) {
     for (const message of batch.messages ?? []) {
+      const audience = messageAudience(message);
       for (const nsp of namespaces) {
-        localRoom(nsp, message.sessionId, exceptSocketId).emit("message", message);
+        localAudience(nsp, message.sessionId, audience, exceptSocketId)?.emit("message", message);
+        localOthers(nsp, message.sessionId, audience)?.emit("message:hidden", {
+          sessionId: message.sessionId,
+          seq: message.seq,
+        });
         metrics.messagesOut.inc({ namespace: nsp.name });
       }
       metrics.socket.messages_sent++;
     }
     for (const update of batch.contexts ?? []) {
+      const audience = contextAudience(update);
       for (const nsp of namespaces) {
-        localRoom(nsp, update.sessionId, exceptSocketId).emit("context:update", update);
+        localAudience(nsp, update.sessionId, audience, exceptSocketId)?.emit(
+          "context:update",
+          update,
+        );
       }
     }
     for (const head of batch.heads ?? []) {

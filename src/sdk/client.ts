@@ -209,6 +209,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     message: (message) => receiver.ingest(message),
     context: (context) => sessions.context(context),
     head: (head) => receiver.head(head.sessionId, head.seq),
+    hidden: (hidden) => receiver.skip(hidden.sessionId, hidden.seq),
     sessionAdded: (event) => events.emit("sessionAdded", event),
     sessionRemoved: (event) => {
       // The server has already taken the socket out of the room; forget the session so a
@@ -299,6 +300,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       senderKind,
       // The join's list names this principal as the server does.
       senderName: online.get(message.sessionId, principalId)?.name ?? principalId,
+      visibility: message.visibility ?? "session",
       timestamp: message.timestamp ?? result.createdAt,
       createdAt: result.createdAt,
       status: "sent",

@@ -62,6 +62,7 @@ export interface ConnectionHooks {
   message: ServerToClientEvents["message"];
   context: ServerToClientEvents["context:update"];
   head: ServerToClientEvents["session:head"];
+  hidden: ServerToClientEvents["message:hidden"];
   typing: ServerToClientEvents["typing"];
   receipt?: ServerToClientEvents["receipt"];
   /** A principal came online or went offline in a joined session. */
@@ -163,6 +164,7 @@ export class Connection {
     socket.on("message", (message) => this.hooks.message(message));
     socket.on("context:update", (update) => this.hooks.context(update));
     socket.on("session:head", (head) => this.hooks.head(head));
+    socket.on("message:hidden", (hidden) => this.hooks.hidden(hidden));
     socket.on("typing", (event) => this.hooks.typing(event));
     socket.on("receipt", (event) => this.hooks.receipt?.(event));
     socket.on("presence", (event) => this.hooks.presence?.(event));

@@ -19,8 +19,13 @@ function msg(seq: number, sessionId = "s"): StoredMessage {
   };
 }
 
-/** A log of `head` messages served in pages of `pageSize`. */
-function setup(options: { head?: number; pageSize?: number; fail?: unknown[] } = {}) {
+/**
+ * A log of `head` messages served in pages of `pageSize`; the seqs in `hidden` are not for this
+ * reader (direct messages between others), so pages leave them out.
+ */
+function setup(
+  options: { head?: number; pageSize?: number; fail?: unknown[]; hidden?: number[] } = {},
+) {
   const delivered: number[] = [];
   const fetches: number[] = [];
   const errors: unknown[] = [];
@@ -32,10 +37,15 @@ function setup(options: { head?: number; pageSize?: number; fail?: unknown[] } =
       const failure = failures.shift();
       if (failure) throw failure;
       const head = options.head ?? 0;
-      const last = Math.min(head, afterSeq + (options.pageSize ?? 100));
+      const hidden = new Set(options.hidden ?? []);
       const messages = [];
-      for (let s = afterSeq + 1; s <= last; s++) messages.push(msg(s));
-      return { messages, headSeq: head, hasMore: last < head };
+      let s = afterSeq;
+      while (s < head && messages.length < (options.pageSize ?? 100)) {
+        s++;
+        if (!hidden.has(s)) messages.push(msg(s));
+      }
+      const last = messages.at(-1)?.seq ?? head;
+      return { messages, headSeq: head, hasMore: last < head && s < head };
     },
     gapWaitMs: 20,
     retryMs: 20,
@@ -118,6 +128,63 @@ describe("Receiver", () => {
     expect(flaky.fetches).toEqual([0, 0]);
     expect(flaky.delivered).toEqual([1, 2]);
     expect(flaky.errors).toHaveLength(1);
+  });
+
+  it("skips the seqs a sync page proves are not for this reader, and delivers what follows", async () => {
+    const { receiver, delivered, fetches } = setup({ head: 5, hidden: [2, 4] });
+    receiver.track("s", 0);
+    receiver.ingest(msg(1));
+    receiver.ingest(msg(3));
+    expect(delivered).toEqual([1]);
+    await tick(30);
+    expect(fetches).toEqual([1]);
+    expect(delivered).toEqual([1, 3, 5]);
+    // Past the proven gaps, live messages flow again without another sync.
+    receiver.ingest(msg(6));
+    await tick(30);
+    expect(delivered).toEqual([1, 3, 5, 6]);
+    expect(fetches).toEqual([1]);
+  });
+
+  it("skips hidden seqs across pages cut short, without fetching the same page twice", async () => {
+    const { receiver, delivered, fetches } = setup({ head: 7, pageSize: 2, hidden: [1, 2, 4] });
+    receiver.track("s", 0);
+    receiver.head("s", 7, true);
+    await tick(0);
+    expect(delivered).toEqual([3, 5, 6, 7]);
+    expect(fetches).toEqual([0, 5]);
+  });
+
+  it("takes a session head whose seq is not for this reader with one sync, not a loop", async () => {
+    const { receiver, delivered, fetches } = setup({ head: 2, hidden: [2] });
+    receiver.track("s", 1);
+    receiver.head("s", 2);
+    await tick(100);
+    expect(fetches).toEqual([1]);
+    receiver.ingest(msg(3));
+    expect(delivered).toEqual([3]);
+  });
+
+  it("skips what a join's catch-up page proves is not for this reader", () => {
+    const { receiver, delivered, fetches } = setup();
+    receiver.track("s", 0);
+    receiver.page("s", 0, { messages: [msg(2), msg(4)], headSeq: 5, hasMore: false });
+    expect(delivered).toEqual([2, 4]);
+    receiver.ingest(msg(6));
+    expect(delivered).toEqual([2, 4, 6]);
+    expect(fetches).toEqual([]);
+  });
+
+  it("skips a seq it is told is not for this reader, without a sync", async () => {
+    const { receiver, delivered, fetches } = setup({ head: 4 });
+    receiver.track("s", 0);
+    receiver.ingest(msg(1));
+    receiver.ingest(msg(3));
+    receiver.skip("s", 2);
+    receiver.ingest(msg(4));
+    await tick(100);
+    expect(delivered).toEqual([1, 3, 4]);
+    expect(fetches).toEqual([]);
   });
 
   it("ignores messages of sessions it does not track", () => {

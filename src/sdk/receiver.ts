@@ -5,6 +5,10 @@
  * holes. A hole (a `seq` past the next expected one, or a `session:head` ahead of what was
  * delivered) is given `gapWaitMs` to close by itself, since out-of-order live delivery is normal,
  * and then filled with `sync`, page by page.
+ *
+ * A page read forwards is the truth about the seqs it spans: a seq it does not hold is not for
+ * this reader (a direct message between two others, PROTOCOL.md section 6), so it is skipped,
+ * never waited for.
  */
 import type { StoredMessage } from "../protocol/schemas.js";
 import { GatewayNetworkError, isRetryable } from "./errors.js";
@@ -30,8 +34,8 @@ export interface ReceiverOptions {
 interface Stream {
   /** Last delivered seq; undefined until the join tells where delivery starts. */
   delivered: number | undefined;
-  /** Messages ahead of `delivered + 1`, waiting for the hole before them. */
-  ahead: Map<number, StoredMessage>;
+  /** Messages ahead of `delivered + 1`, waiting for the hole before them; null: a seq to skip. */
+  ahead: Map<number, StoredMessage | null>;
   /** The newest seq known to exist. */
   head: number;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -90,12 +94,50 @@ export class Receiver {
 
   /** A message from any source: live, a join catch-up, a sync page or the local echo. */
   ingest(message: StoredMessage): void {
-    const stream = this.streams.get(message.sessionId);
+    this.hold(message.sessionId, message.seq, message);
+  }
+
+  /** A seq that is not for this reader (`message:hidden`): skipped, never waited for. */
+  skip(sessionId: string, seq: number): void {
+    this.hold(sessionId, seq, null);
+  }
+
+  private hold(sessionId: string, seq: number, message: StoredMessage | null): void {
+    const stream = this.streams.get(sessionId);
     if (!stream) return;
-    if (stream.delivered !== undefined && message.seq <= stream.delivered) return;
-    stream.ahead.set(message.seq, message);
-    stream.head = Math.max(stream.head, message.seq);
-    this.drain(message.sessionId, stream);
+    if (stream.delivered !== undefined && seq <= stream.delivered) return;
+    // A message wins over a skip for the same seq (it can only be for us after all).
+    if (message === null && stream.ahead.get(seq)) return;
+    stream.ahead.set(seq, message);
+    stream.head = Math.max(stream.head, seq);
+    this.drain(sessionId, stream);
+  }
+
+  /**
+   * A page read forwards from `afterSeq` (a `sync` answer or a join's catch-up): its messages,
+   * and every seq it spans but does not hold is skipped. It spans up to its last message when
+   * cut (`hasMore`), else up to its `headSeq`.
+   */
+  page(sessionId: string, afterSeq: number, page: Page): void {
+    for (const message of page.messages) this.ingest(message);
+    const stream = this.streams.get(sessionId);
+    // Only a page that starts where delivery stands (or before) can prove what is missing.
+    if (!stream || stream.delivered === undefined || afterSeq > stream.delivered) return;
+    const spans = page.hasMore ? (page.messages.at(-1)?.seq ?? afterSeq) : page.headSeq;
+    stream.head = Math.max(stream.head, page.headSeq);
+    if (spans <= stream.delivered) return;
+    // Whatever is held up to there goes out first, in order (a page is read after everything up
+    // to its head was committed, so nothing visible can be missing from it).
+    for (const seq of [...stream.ahead.keys()].sort((a, b) => a - b)) {
+      if (seq > spans) break;
+      const held = stream.ahead.get(seq);
+      stream.ahead.delete(seq);
+      stream.delivered = seq;
+      if (held) this.options.deliver(held);
+      if (this.streams.get(sessionId) !== stream) return;
+    }
+    stream.delivered = spans;
+    this.drain(sessionId, stream);
   }
 
   /** Learns that `seq` exists (a `session:head` event or a join's `headSeq`). */
@@ -120,11 +162,11 @@ export class Receiver {
 
   private drain(sessionId: string, stream: Stream): void {
     if (stream.delivered === undefined) return;
-    for (;;) {
-      const next = stream.ahead.get(stream.delivered + 1);
-      if (!next) break;
-      stream.ahead.delete(next.seq);
-      stream.delivered = next.seq;
+    for (let seq = stream.delivered + 1; stream.ahead.has(seq); seq++) {
+      const next = stream.ahead.get(seq);
+      stream.ahead.delete(seq);
+      stream.delivered = seq;
+      if (!next) continue;
       this.options.deliver(next);
       // The application's listener may have left the session.
       if (this.streams.get(sessionId) !== stream) return;
@@ -167,10 +209,9 @@ export class Receiver {
         ) {
           const before = stream.delivered;
           const page = await this.options.fetchPage(sessionId, before);
-          for (const message of page.messages) this.ingest(message);
-          stream.head = Math.max(stream.head, page.headSeq);
+          this.page(sessionId, before, page);
           // The table is the truth: what the head promised but no page holds does not exist
-          // (cannot happen with gap-free seqs, but a loop must never spin on it).
+          // (a head from a newer node than the one that answered); a loop must never spin on it.
           if (!page.hasMore && stream.delivered === before) {
             stream.head = stream.delivered ?? stream.head;
             break;

@@ -37,8 +37,8 @@ interface Joined {
   /** Settles with the first successful join. */
   first: { resolve(result: JoinResult): void; reject(error: unknown): void } | undefined;
   firstPromise: Promise<JoinResult>;
-  /** Newest version seen per context id. */
-  versions: Map<string, number>;
+  /** Newest version seen per context id, and when that one expires. */
+  versions: Map<string, { version: number; expiresAt: number | undefined }>;
   /** A join is running on the current connection. */
   joining: boolean;
   backoff: Backoff;
@@ -142,7 +142,11 @@ export class Sessions {
     if (lastSeq === undefined) {
       receiver.setStart(state.sessionId, result.headSeq);
     } else {
-      for (const message of result.messages ?? []) receiver.ingest(message);
+      receiver.page(state.sessionId, lastSeq, {
+        messages: result.messages ?? [],
+        headSeq: result.headSeq,
+        hasMore: result.hasMore ?? false,
+      });
       // What the join's page did not hold is fetched now, not after gapWaitMs.
       receiver.head(state.sessionId, result.headSeq, true);
     }
@@ -184,9 +188,15 @@ export class Sessions {
   }
 
   private report(state: Joined, context: Context): void {
-    const known = state.versions.get(context.contextId) ?? 0;
-    if (context.version <= known) return;
-    state.versions.set(context.contextId, context.version);
+    const known = state.versions.get(context.contextId);
+    // A context written after the one known expired starts again at version 1 (PROTOCOL.md
+    // section 4): it is new, whatever its version.
+    const restarted = known?.expiresAt !== undefined && context.updatedAt >= known.expiresAt;
+    if (known && context.version <= known.version && !restarted) return;
+    state.versions.set(context.contextId, {
+      version: context.version,
+      expiresAt: context.expiresAt,
+    });
     this.options.onContext(context);
   }
 }
