@@ -153,7 +153,8 @@ export class StreamRegistry {
       case "delta": {
         const entry = this.streams.get(relay.event.id);
         if (!entry || entry.start.senderId !== relay.event.senderId) return [];
-        if (entry.start.sessionId !== relay.event.sessionId) return [];
+        // Its text is being stored: what comes now would not be in the message.
+        if (entry.start.sessionId !== relay.event.sessionId || entry.ending) return [];
         entry.lastActivity = Date.now();
         const { index, delta } = relay.event;
         if (index < entry.parts.length || entry.ahead.has(index)) return [];
