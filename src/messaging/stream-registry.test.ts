@@ -20,7 +20,6 @@ function start(id: string, senderId = "bot"): StreamStartEvent {
 const delta = (id: string, index: number, text: string, senderId = "bot"): StreamRelay => ({
   kind: "delta",
   event: { id, sessionId: "s", senderId, index, delta: text },
-  to: { sessionId: "s", senderId: "someone-else", visibility: "session" },
 });
 
 const texts = (relays: StreamRelay[]) =>
@@ -64,7 +63,7 @@ describe("StreamRegistry", () => {
   it("emits with the stream's own audience and drops another sender's events", () => {
     registry.accept({ kind: "start", node: "other", event: start("a") });
     const [out] = registry.accept(delta("a", 0, "x"));
-    expect(out).toMatchObject({ to: { senderId: "bot", visibility: "session" } });
+    expect(out).toMatchObject({ to: { sessionId: "s", senderId: "bot", visibility: "session" } });
     expect(registry.accept(delta("a", 1, "y", "mallory"))).toEqual([]);
     const abort: StreamRelay = {
       kind: "abort",

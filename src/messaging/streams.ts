@@ -188,7 +188,6 @@ function statelessCalls(deps: StreamsDeps, where: "function" | "node") {
         deltas.map(({ index, delta }) => ({
           kind: "delta",
           event: { id, sessionId, senderId: caller.id, index, delta },
-          to: unchecked(sessionId, caller.id),
         })),
       );
       return { id, index: deltas.at(-1)?.index ?? 0 };
@@ -337,7 +336,6 @@ export function createNodeStreams(deps: StreamsDeps & { nodeId: string }): NodeS
           fresh.map(({ index, delta }) => ({
             kind: "delta",
             event: { id, sessionId, senderId: caller.id, index, delta },
-            to: entry.to,
           })),
           origin,
         );

@@ -49,7 +49,8 @@ export function createStreamEmitter(namespaces: GatewayNamespace[]): StreamEmitt
         emitStreamEvent(audienceOf(relay.event), "stream:start", relay.event, exceptSocketId);
         return;
       case "delta":
-        emitStreamEvent(relay.to, "stream:delta", relay.event, exceptSocketId);
+        // Always set by the registry, which matched the delta to its stream.
+        if (relay.to) emitStreamEvent(relay.to, "stream:delta", relay.event, exceptSocketId);
         return;
       case "abort":
         emitStreamEvent(relay.to, "stream:abort", relay.event, exceptSocketId);
