@@ -255,6 +255,27 @@ describe("streams on one node", () => {
     expect(await storedRows("s-drop")).toEqual([]);
   });
 
+  it("aborts a member's streams in the session when it is removed, reason removed", async () => {
+    const { session, bot, user } = await room();
+    const seen = streamEvents(user);
+    await streamText(bot, session.id, "s-removed", ["x"]);
+    await node.gateway.messaging.removeMember({ id: "alice", kind: "user" }, session.id, "bot");
+    await received(seen, "stream:abort", "s-removed");
+    expect(seen.at(-1)?.payload).toEqual({
+      id: "s-removed",
+      sessionId: session.id,
+      reason: "removed",
+    });
+    expect(
+      await call(bot, "stream:delta", {
+        id: "s-removed",
+        sessionId: session.id,
+        index: 1,
+        delta: "y",
+      }),
+    ).toMatchObject({ status: "error", code: "NOT_FOUND" });
+  });
+
   it("acks a start for an id already stored like a duplicate message and opens nothing", async () => {
     const { session, bot, user } = await room();
     const sent = await call<Ack>(bot, "message", {

@@ -250,6 +250,25 @@ export class StreamRegistry {
     }
   }
 
+  /**
+   * The sender left the session (removed): its streams there end on this node, which every node
+   * does for itself as each hears of the removal.
+   */
+  memberRemoved(sessionId: string, principalId: string): void {
+    for (const id of [...(this.bySession.get(sessionId) ?? [])]) {
+      const entry = this.streams.get(id);
+      if (!entry || entry.start.senderId !== principalId) continue;
+      this.remove(entry);
+      if (entry.announced) {
+        this.options.emitLocal({
+          kind: "abort",
+          event: { id, sessionId, reason: "removed" },
+          to: entry.to,
+        });
+      }
+    }
+  }
+
   /** Stops every timer (shutdown); the streams are forgotten. */
   clear(): void {
     for (const entry of this.streams.values()) clearTimeout(entry.timer);

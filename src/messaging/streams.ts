@@ -68,6 +68,8 @@ export interface NodeStreams extends Streams {
   messageStored(id: string, sessionId: string, senderId: string): void;
   /** The principal's last socket on this node is gone: its socket streams abort. */
   senderGone(principalId: string): void;
+  /** A member was removed from the session: its streams there abort (on each node). */
+  memberRemoved(sessionId: string, principalId: string): void;
   /** Where streams that expire without their owner are announced to this node's sockets. */
   setLocalEmitter(emit: (relay: StreamRelay) => void): void;
   /** Stops the timers (shutdown). */
@@ -397,6 +399,7 @@ export function createNodeStreams(deps: StreamsDeps & { nodeId: string }): NodeS
     accept: (relay) => registry.accept(relay),
     messageStored: (id, sessionId, senderId) => registry.messageStored(id, sessionId, senderId),
     senderGone: (principalId) => registry.senderGone(principalId),
+    memberRemoved: (sessionId, principalId) => registry.memberRemoved(sessionId, principalId),
     setLocalEmitter(emit) {
       emitLocal = emit;
     },
