@@ -531,6 +531,39 @@ describe("stream delta rate", () => {
   });
 });
 
+describe("streams and the event buckets", () => {
+  const node = sharedGateway({
+    env: { PRINCIPAL_MSG_RATE_LIMIT: "1", SOCKET_RATE_LIMIT: "10" },
+  });
+
+  it("count deltas as events but not as messages; an end counts as both", async () => {
+    const session = await createSession(node, "alice", ["bot"]);
+    const bot = await connectAgent(node, "bot");
+    await call(bot, "stream:start", { id: "b-1", sessionId: session.id });
+    const delta = (index: number) =>
+      call<Ack>(bot, "stream:delta", { id: "b-1", sessionId: session.id, index, delta: "." });
+    // 1 start + 12 deltas: within the socket's burst of 20, far past the message burst of 2.
+    const first = await Promise.all(Array.from({ length: 12 }, (_, i) => delta(i)));
+    expect(first.map((a) => a.status)).toEqual(Array(12).fill("success"));
+    // The end is a write: with two more messages it passes the message burst.
+    const writes = await Promise.all([
+      call<Ack>(bot, "stream:end", { id: "b-1", sessionId: session.id }),
+      call<Ack>(bot, "message", { id: "b-m1", sessionId: session.id, type: "text", content: "1" }),
+      call<Ack>(bot, "message", { id: "b-m2", sessionId: session.id, type: "text", content: "2" }),
+    ]);
+    expect(writes.map((a) => a.status)).toEqual(["success", "success", "error"]);
+    expect(writes[2]).toMatchObject({ code: "RATE_LIMITED" });
+    // Past the socket's burst, deltas are refused like any event.
+    await call(bot, "stream:start", { id: "b-2", sessionId: session.id });
+    const flood = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        call<Ack>(bot, "stream:delta", { id: "b-2", sessionId: session.id, index: i, delta: "" }),
+      ),
+    );
+    expect(flood.some((a) => a.status === "error" && a.code === "RATE_LIMITED")).toBe(true);
+  });
+});
+
 describe("stream idle abort", () => {
   const node = sharedGateway({ env: { STREAM_IDLE_MS: "600" } });
 
