@@ -61,6 +61,10 @@ describe("loadConfig", () => {
       httpIpRateLimit: 1_000,
       httpIpWriteRateLimit: 500,
       trustProxy: "none",
+      streamIdleMs: 30_000,
+      streamMaxOpenPerPrincipal: 16,
+      streamDeltaMaxBytes: 65_536,
+      streamDeltaRateLimit: 100,
     });
   });
 
@@ -106,6 +110,10 @@ describe("loadConfig", () => {
       HTTP_IP_WRITE_RATE_LIMIT: "60",
       TRUST_PROXY: "fly",
       PRESENCE_NODE_TIMEOUT_MS: "4000",
+      STREAM_IDLE_MS: "5000",
+      STREAM_MAX_OPEN_PER_PRINCIPAL: "4",
+      STREAM_DELTA_MAX_BYTES: "512",
+      STREAM_DELTA_RATE_LIMIT: "20",
     });
     expect(config).toEqual({
       port: 8080,
@@ -149,6 +157,10 @@ describe("loadConfig", () => {
       httpIpRateLimit: 80,
       httpIpWriteRateLimit: 60,
       trustProxy: "fly",
+      streamIdleMs: 5000,
+      streamMaxOpenPerPrincipal: 4,
+      streamDeltaMaxBytes: 512,
+      streamDeltaRateLimit: 20,
     });
   });
 

@@ -17,7 +17,13 @@ import { createHttpApp } from "./http/app.js";
 import { createHttpRateLimiter } from "./http/rate-limit.js";
 import { serveFolder } from "./http/static.js";
 import { createContextSweep } from "./messaging/context-sweep.js";
-import { createMessaging, type Messaging, type Principal } from "./messaging/index.js";
+import {
+  createMessaging,
+  createNodeStreams,
+  type Messaging,
+  type Principal,
+  streamLimitsOf,
+} from "./messaging/index.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metrics-server.js";
@@ -112,6 +118,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     nameOf,
   });
+  const streams = createNodeStreams({
+    messaging,
+    nodeId: config.nodeId,
+    limits: streamLimitsOf(config),
+  });
 
   let realtime: RealtimeServer | undefined;
   let draining = false;
@@ -122,6 +133,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const app = createHttpApp({
     messaging,
+    streams,
     tokens,
     logger,
     metrics,
@@ -173,6 +185,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   realtime = createRealtimeServer(server, {
     messaging,
+    streams,
     tokens,
     metrics,
     logger,

@@ -9,6 +9,7 @@ import type {
   ReceiptEvent,
   SessionHead,
   StoredMessage,
+  StreamRelay,
   TypingEvent,
 } from "../protocol/index.js";
 import type { PresenceWire } from "./presence-wire.js";
@@ -28,6 +29,8 @@ export interface FanoutBatch {
   receipts?: ReceiptEvent[];
   /** Presence changes, beats and states between nodes (presence.ts); never dropped. */
   presence?: PresenceWire[];
+  /** Stream events, in order; never dropped (receivers put deltas in index order). */
+  streams?: StreamRelay[];
 }
 
 export interface ClusterBus {

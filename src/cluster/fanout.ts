@@ -11,6 +11,7 @@ import type {
   ReceiptEvent,
   SessionHead,
   StoredMessage,
+  StreamRelay,
   TypingEvent,
 } from "../protocol/index.js";
 import type { ClusterBus, FanoutBatch } from "./bus.js";
@@ -35,10 +36,14 @@ export interface Fanout {
   membership(change: MembershipChange): void;
   /** A member's receipt watermarks moved, to this node's sockets and the other nodes'. */
   receipt(event: ReceiptEvent): void;
-  /** What this node's sockets have been given, for the positioning pass and receipt checks. */
   /** A presence item for the other nodes only: this node's sockets learn of it from the mesh. */
   presence(item: PresenceWire): void;
   /** What this node's sockets have been given, for the positioning pass and receipt checks. */
+  /**
+   * Stream events: local sockets at once, other nodes in order like messages (unlike typing,
+   * never dropped: a lost delta would leave a gap in every receiver's text).
+   */
+  stream(relays: StreamRelay[], exceptSocketId?: string): void;
   readonly heads: Pick<HeadTracker, "behind" | "retain" | "highest" | "seen">;
 }
 
@@ -66,6 +71,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         members: MembershipChange[];
         receipts: ReceiptEvent[];
         presence: PresenceWire[];
+        streams: StreamRelay[];
       }
     | undefined;
   let pendingBytes = 0;
@@ -92,6 +98,7 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (batch.members.length) out.members = batch.members;
       if (batch.receipts.length) out.receipts = batch.receipts;
       if (batch.presence.length) out.presence = batch.presence;
+      if (batch.streams.length) out.streams = batch.streams;
       ready.push(out);
       // A stuck bus must not hold memory without bound: the oldest go, heads heal them.
       if (ready.length > MAX_READY) ready.splice(0, ready.length - MAX_READY);
@@ -126,7 +133,15 @@ export function createFanout(options: FanoutOptions): Fanout {
   }
 
   function enqueue(
-    kind: "messages" | "contexts" | "heads" | "typing" | "members" | "receipts" | "presence",
+    kind:
+      | "messages"
+      | "contexts"
+      | "heads"
+      | "typing"
+      | "members"
+      | "receipts"
+      | "presence"
+      | "streams",
     item:
       | StoredMessage
       | ContextUpdateEvent
@@ -134,7 +149,8 @@ export function createFanout(options: FanoutOptions): Fanout {
       | TypingEvent
       | MembershipChange
       | ReceiptEvent
-      | PresenceWire,
+      | PresenceWire
+      | StreamRelay,
   ) {
     const size = JSON.stringify(item).length;
     if (pending && pendingBytes + size > BATCH_BYTES) flush();
@@ -147,6 +163,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         members: [],
         receipts: [],
         presence: [],
+        streams: [],
       };
       setImmediate(flush);
     }
@@ -192,6 +209,10 @@ export function createFanout(options: FanoutOptions): Fanout {
     },
     presence(item) {
       enqueue("presence", item);
+    },
+    stream(relays, exceptSocketId) {
+      deliverLocally({ streams: relays }, exceptSocketId);
+      for (const relay of relays) enqueue("streams", relay);
     },
   };
 }

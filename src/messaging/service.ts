@@ -18,6 +18,8 @@ import {
   type Session,
   type SessionDetail,
   type SessionList,
+  type StreamRelay,
+  type StreamStartPayload,
 } from "../protocol/index.js";
 import { createAppendBatcher } from "./append-batcher.js";
 import { getContexts, updateContext } from "./contexts.js";
@@ -39,6 +41,7 @@ import {
   requireMember,
   type SessionAccess,
 } from "./sessions.js";
+import { checkStreamStart, storedAs } from "./stream-checks.js";
 import { noopPublisher, type Principal, type Publisher } from "./types.js";
 
 export interface MessagingDeps {
@@ -113,6 +116,15 @@ export interface Messaging {
   flushReceipts(): Promise<void>;
   /** Flushes what is buffered (receipts); the pool stays open. */
   close(): Promise<void>;
+  /**
+   * Membership (and a direct stream's receiver) for a stream about to open; the stored
+   * message's ack when its id is already the caller's message in the session (streams.ts).
+   */
+  checkStreamStart(caller: Principal, input: StreamStartPayload): Promise<AppendResult | undefined>;
+  /** The ack of the caller's stored message `id` (duplicate), or undefined; CONFLICT if not theirs. */
+  storedAs(caller: Principal, sessionId: string, id: string): Promise<AppendResult | undefined>;
+  /** Relays a stream's events, in order (nothing stored), best effort like every publish. */
+  publishStream(relays: StreamRelay[], origin?: Origin): void;
   /** Replaces the publisher (the realtime server plugs itself in after it starts). */
   setPublisher(publisher: Publisher): void;
 }
@@ -201,6 +213,11 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     observeReceipt: (event) => receipts.observe(event),
     flushReceipts: () => receipts.flush(),
     close: () => receipts.close(),
+    checkStreamStart: (caller, input) => checkStreamStart(pool, caller, input),
+    storedAs: (caller, sessionId, id) => storedAs(pool, caller, sessionId, id),
+    publishStream(relays, origin) {
+      publish("stream", () => publisher.stream?.(relays, origin?.socketId));
+    },
     setPublisher(next) {
       publisher = next;
     },

@@ -5,6 +5,7 @@ import type {
   ReceiptEvent,
   SessionHead,
   StoredMessage,
+  StreamRelay,
 } from "../protocol/index.js";
 
 /** Who is calling: the verified token's claims. */
@@ -35,6 +36,11 @@ export interface Publisher {
   membership?(change: MembershipChange): void | Promise<void>;
   /** A member's receipt watermarks moved: `receipt` to the session's room on every node. */
   receipt?(event: ReceiptEvent): void | Promise<void>;
+  /**
+   * A stream's events, in order, to the session's sockets on every node except
+   * `exceptSocketId`. Optional: publishers that predate streams stay valid (they relay none).
+   */
+  stream?(relays: StreamRelay[], exceptSocketId?: string): void | Promise<void>;
 }
 
 export const noopPublisher: Publisher = {

@@ -18,6 +18,15 @@ import type {
   StoredMessage,
   TypingEvent,
 } from "./schemas.js";
+import type {
+  OpenStream,
+  StreamAbortEvent,
+  StreamAbortResult,
+  StreamDeltaEvent,
+  StreamDeltaResult,
+  StreamStartEvent,
+  StreamStartResult,
+} from "./streams.js";
 
 /** `member:added` / `member:removed`: `kind` and `name` when the principal has been seen. */
 export type MemberEvent = {
@@ -49,6 +58,8 @@ export type JoinSessionResult = {
   receipts: MemberReceipt[];
   /** Who is online in the session now, the joiner included. */
   presence: PresenceEntry[];
+  /** The session's open streams with their text so far. */
+  streams?: OpenStream[];
 };
 export type LeaveSessionResult = { sessionId: string };
 export type SyncResult = {
@@ -72,6 +83,10 @@ export type EventResults = {
   ping: PingResult;
   typing: TypingResult;
   receipt: ReceiptResult;
+  "stream:start": StreamStartResult;
+  "stream:delta": StreamDeltaResult;
+  "stream:end": AppendResult;
+  "stream:abort": StreamAbortResult;
 };
 
 export type ClientEventName = keyof EventResults;
@@ -90,6 +105,9 @@ export type ServerToClientEvents = {
   typing: (event: TypingEvent) => void;
   receipt: (event: ReceiptEvent) => void;
   presence: (event: PresenceEvent) => void;
+  "stream:start": (event: StreamStartEvent) => void;
+  "stream:delta": (event: StreamDeltaEvent) => void;
+  "stream:abort": (event: StreamAbortEvent) => void;
   "session:added": (event: SessionAddedEvent) => void;
   "session:removed": (event: SessionRemovedEvent) => void;
   "member:added": (event: MemberEvent) => void;
@@ -108,6 +126,10 @@ export const CLIENT_EVENTS: readonly ClientEventName[] = [
   "ping",
   "typing",
   "receipt",
+  "stream:start",
+  "stream:delta",
+  "stream:end",
+  "stream:abort",
 ];
 
 /** Socket.IO namespaces and the token kind each admits. */

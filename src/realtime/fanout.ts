@@ -8,10 +8,12 @@ import { FANOUT_EVENT, type FanoutBatch } from "../cluster/bus.js";
 import { createFanout as createClusterFanout, type Fanout } from "../cluster/fanout.js";
 import { principalRoom, sessionRoom } from "../cluster/rooms.js";
 import { contextAudience, messageAudience } from "../messaging/audience.js";
+import type { NodeStreams } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { ReceiptEvent } from "../protocol/index.js";
 import { localAudience, localOthers } from "./audience-emit.js";
+import { createStreamEmitter } from "./stream-emit.js";
 import type { GatewayNamespace, GatewayServer } from "./types.js";
 
 export type { Fanout };
@@ -21,11 +23,16 @@ export function createFanout(
   namespaces: GatewayNamespace[],
   metrics: Metrics,
   logger: Logger,
+  streams: NodeStreams,
   /** Receipts from any node, so this node's answers include them. */
   onReceipt?: (event: ReceiptEvent) => void,
   /** Presence items from other nodes (presence.ts). */
   onPresence?: (items: NonNullable<FanoutBatch["presence"]>) => void,
 ): Fanout {
+  const emitStream = createStreamEmitter(namespaces);
+  // Streams that expire here without their owner (a dead node, a function) reach only these
+  // sockets: every node expires them for itself.
+  streams.setLocalEmitter((relay) => emitStream(relay));
   /** This node's sockets in a session's room, except the sending socket when there is one. */
   const localRoom = (nsp: GatewayNamespace, sessionId: string, exceptSocketId?: string) => {
     const target = nsp.local.to(sessionRoom(sessionId));
@@ -33,8 +40,13 @@ export function createFanout(
   };
 
   function deliver(batch: FanoutBatch, exceptSocketId?: string) {
+    // Before the messages: a stream's last deltas precede its final message.
+    for (const relay of batch.streams ?? []) {
+      for (const event of streams.accept(relay)) emitStream(event, exceptSocketId);
+    }
     for (const message of batch.messages ?? []) {
       const audience = messageAudience(message);
+      streams.messageStored(message.id, message.sessionId, message.senderId);
       for (const nsp of namespaces) {
         localAudience(nsp, message.sessionId, audience, exceptSocketId)?.emit("message", message);
         localOthers(nsp, message.sessionId, audience)?.emit("message:hidden", {
@@ -70,6 +82,7 @@ export function createFanout(
     if (batch.presence) onPresence?.(batch.presence);
     for (const change of batch.members ?? []) {
       const { member } = change;
+      if (change.change === "removed") streams.memberRemoved(member.sessionId, member.principalId);
       for (const nsp of namespaces) {
         const own = nsp.local.to(principalRoom(member.principalId));
         if (change.change === "added") {

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Fanout } from "../cluster/fanout.js";
 import { sessionRoom } from "../cluster/rooms.js";
-import type { Messaging } from "../messaging/index.js";
+import type { Messaging, NodeStreams } from "../messaging/index.js";
 import {
   type ClientEventName,
   ContextGetPayload,
@@ -16,12 +16,18 @@ import {
   LeaveSessionPayload,
   MessageInput,
   ReceiptPayload,
+  StreamAbortPayload,
+  StreamDeltaPayload,
+  StreamEndPayload,
+  StreamStartPayload,
   SyncPayload,
   TypingPayload,
 } from "../protocol/index.js";
 import { type AckDeps, defineEvent, type EventRunner } from "./ack.js";
 import type { PresenceTracker } from "./presence.js";
 import { queueRead } from "./read-queue.js";
+import { openStreamsFor } from "./stream-emit.js";
+import type { GatewaySocket } from "./types.js";
 import type { TypingRelay } from "./typing.js";
 
 /** Messages returned by `join_session` with `lastSeq`; the rest come through `sync`. */
@@ -35,9 +41,12 @@ export function createHandlers(
     /** What this node's sockets know of each session's head (receipts need no read up to it). */
     heads: () => Fanout["heads"];
     presence: PresenceTracker;
+    streams: NodeStreams;
+    /** The socket is gone: what it alone kept open ends (server.ts). */
+    onGone(socket: GatewaySocket): void;
   },
 ): Map<ClientEventName, EventRunner> {
-  const { messaging, metrics, typing, presence } = deps;
+  const { messaging, metrics, typing, presence, streams } = deps;
   const handlers = new Map<ClientEventName, EventRunner>();
 
   handlers.set(
@@ -65,12 +74,15 @@ export function createHandlers(
         presence.joined(socket, sessionId);
         // The list is read as the ack leaves, so a `presence` event this socket got before the
         // ack is in it, and every later change arrives after it.
+        // The open streams are read last, with nothing awaited before the ack leaves: a delta
+        // emitted after this arrives after the ack, one emitted before is in `content`.
         if (lastSeq === undefined) {
           return {
             sessionId,
             headSeq: access.headSeq,
             receipts,
             presence: presence.list(sessionId),
+            streams: openStreamsFor(streams, sessionId, principal),
           };
         }
         const page = await queueRead(socket, () =>
@@ -84,6 +96,7 @@ export function createHandlers(
           hasMore: page.hasMore,
           receipts,
           presence: presence.list(sessionId),
+          streams: openStreamsFor(streams, sessionId, principal),
         };
       },
     ),
@@ -170,6 +183,49 @@ export function createHandlers(
         headSeq: member ? deps.heads().highest(input.sessionId) : 0,
       });
     }),
+  );
+
+  handlers.set(
+    "stream:start",
+    defineEvent(deps, "stream:start", StreamStartPayload, async (input, socket) => {
+      const result = await streams.start(socket.data.principal, input, { socketId: socket.id });
+      // Gone while the database answered: its disconnect found no stream to abort.
+      if (!socket.connected) deps.onGone(socket);
+      return result;
+    }),
+  );
+
+  handlers.set(
+    "stream:delta",
+    defineEvent(deps, "stream:delta", StreamDeltaPayload, (input, socket) =>
+      streams.deltas(
+        socket.data.principal,
+        input.sessionId,
+        input.id,
+        [{ index: input.index, delta: input.delta }],
+        { socketId: socket.id },
+      ),
+    ),
+  );
+
+  handlers.set(
+    "stream:end",
+    defineEvent(deps, "stream:end", StreamEndPayload, async (input, socket) => {
+      const result = await streams.end(socket.data.principal, input, { socketId: socket.id });
+      if (!result.duplicate) {
+        metrics.messagesIn.inc({ namespace: deps.namespace });
+        metrics.socket.messages_received++;
+      }
+      typing.messageSent(socket.data.principal.id, input.sessionId);
+      return result;
+    }),
+  );
+
+  handlers.set(
+    "stream:abort",
+    defineEvent(deps, "stream:abort", StreamAbortPayload, (input, socket) =>
+      streams.abort(socket.data.principal, input, { socketId: socket.id }),
+    ),
   );
 
   // `ping` takes anything (PROTOCOL.md section 4).

@@ -16,6 +16,7 @@ export function createSocketPublisher(namespaces: GatewayNamespace[], fanout: Fa
     head: (head) => fanout.head(head),
     membership: (change) => fanout.membership(change),
     receipt: (event) => fanout.receipt(event),
+    stream: (relays, exceptSocketId) => fanout.stream(relays, exceptSocketId),
     memberRemoved(sessionId, principalId) {
       const room = sessionRoom(sessionId);
       for (const nsp of namespaces) {

@@ -10,7 +10,7 @@ import { Server } from "socket.io";
 import type { TokenVerifier } from "../auth/tokens.js";
 import { type Cluster, createCluster } from "../cluster/adapter.js";
 import { principalRoom } from "../cluster/rooms.js";
-import type { Messaging, Principal, Publisher } from "../messaging/index.js";
+import type { Messaging, NodeStreams, Principal, Publisher } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { type ClientEventName, NAMESPACES, type NamespaceName } from "../protocol/index.js";
@@ -40,6 +40,8 @@ import { createTypingRelay } from "./typing.js";
 
 export interface RealtimeDeps {
   messaging: Messaging;
+  /** The node's open streams (messaging/streams.ts), shared with its HTTP routes. */
+  streams: NodeStreams;
   tokens: TokenVerifier;
   metrics: Metrics;
   logger: Logger;
@@ -195,6 +197,8 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         typing,
         heads: () => fanout.heads,
         presence,
+        streams: deps.streams,
+        onGone: senderMayBeGone,
       }),
     );
     nsp.on("connection", (socket) => onConnection(name, socket, onEvent));
@@ -204,6 +208,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     namespaces,
     metrics,
     log,
+    deps.streams,
     (event) => deps.messaging.observeReceipt(event),
     (items) => presence.receive(items),
   );
@@ -320,9 +325,22 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     if (expiresAt !== undefined) expiry.delete(this, expiresAt);
     this.data.lease?.release();
     typing.disconnected(this.id);
+    senderMayBeGone(this);
     stats.disconnected(namespace, principal.id, reason);
     audit.disconnected(this.id, reason);
     log.debug({ socket: this.id, namespace, reason }, "socket disconnected");
+  }
+
+  /**
+   * A socket is gone: when it was its principal's last one on this node, the streams they opened
+   * here abort (a principal is one kind, so one namespace holds all its sockets).
+   */
+  function senderMayBeGone(socket: GatewaySocket): void {
+    const { principal } = socket.data;
+    const left = socket.nsp.adapter.rooms.get(principalRoom(principal.id));
+    if (!left || left.size === 0 || (left.size === 1 && left.has(socket.id))) {
+      deps.streams.senderGone(principal.id);
+    }
   }
 
   // Without a listener socket.io prints every protocol violation's stack to stderr.
@@ -359,6 +377,8 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         // connection or a half-open peer holds open: the gateway closes that itself, after a grace.
         (io as unknown as { httpServer?: unknown }).httpServer = undefined;
         await io.close();
+        // After the sockets are gone, so their streams' aborts went out to the other nodes.
+        deps.streams.close();
         await cluster.close();
       })();
       return closing;
