@@ -38,6 +38,53 @@ describe("streams on one node", () => {
     return { session, bot, user, otherTab };
   }
 
+  it("a direct stream reaches only its sender and receiver, live, in the join ack and stored", async () => {
+    const session = await createSession(node, "alice", ["bot", "carol"]);
+    const bot = await connectAgent(node, "bot");
+    const alice = await connectUser(node, "alice");
+    const carol = await connectUser(node, "carol");
+    await joined(session.id, bot, alice, carol);
+    const toAlice = streamEvents(alice);
+    const toCarol = streamEvents(carol);
+
+    await streamText(bot, session.id, "s-direct", ["for ", "you"], {
+      receiverId: "alice",
+      visibility: "direct",
+    });
+    await received(toAlice, "stream:delta", "s-direct", 2);
+    const aliceLater = await connectUser(node, "alice");
+    const carolLater = await connectUser(node, "carol");
+    const aliceJoin = await call<Ack>(aliceLater, "join_session", { sessionId: session.id });
+    const carolJoin = await call<Ack>(carolLater, "join_session", { sessionId: session.id });
+    expect((aliceJoin.streams as OpenStream[]).map((s) => [s.id, s.content])).toEqual([
+      ["s-direct", "for you"],
+    ]);
+    expect(carolJoin.streams).toEqual([]);
+
+    const end = await call<Ack>(bot, "stream:end", { id: "s-direct", sessionId: session.id });
+    expect(end).toMatchObject({ status: "success", duplicate: false });
+    await received(toAlice, "message", "s-direct");
+    // A session-wide message after it: once carol has it, she would have had the stream too.
+    await call(bot, "message", {
+      id: "after-direct",
+      sessionId: session.id,
+      content: "all",
+      type: "text",
+    });
+    await received(toCarol, "message", "after-direct");
+    expect(eventsOf(toCarol, "s-direct")).toEqual([]);
+    expect(eventsOf(toAlice, "s-direct")).toEqual([
+      "stream:start",
+      "stream:delta",
+      "stream:delta",
+      "message",
+    ]);
+    const { rows } = await node.db.pool.query<{ visibility: string; receiver_id: string }>(
+      "select visibility, receiver_id from messages where id = 's-direct'",
+    );
+    expect(rows).toEqual([{ visibility: "direct", receiver_id: "alice" }]);
+  });
+
   it("relays start and deltas in order to both namespaces, not to the sending socket", async () => {
     const { session, bot, user, otherTab } = await room();
     const own = streamEvents(bot);
