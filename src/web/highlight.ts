@@ -24,7 +24,26 @@ const TOKEN =
   /(\/\/[^\n]*|#[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|--[^\n]*)|("(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|`(?:[^`\\]|\\.)*`?)|(\b\d[\d_]*(?:\.\d+)?(?:e[+-]?\d+)?\b|\b0x[\da-f]+\b)|([A-Za-z_$][\w$]*)|([\s\S])/giy;
 
 /** `#` starts a comment only in languages that use it; others keep it (CSS colours, C macros). */
-const HASH_COMMENTS = new Set(["py", "python", "sh", "bash", "shell", "zsh", "rb", "ruby", "yaml", "yml", "toml", "r", "perl", "pl", "dockerfile", "make", "makefile", ""]);
+const HASH_COMMENTS = new Set([
+  "py",
+  "python",
+  "sh",
+  "bash",
+  "shell",
+  "zsh",
+  "rb",
+  "ruby",
+  "yaml",
+  "yml",
+  "toml",
+  "r",
+  "perl",
+  "pl",
+  "dockerfile",
+  "make",
+  "makefile",
+  "",
+]);
 const DASH_COMMENTS = new Set(["sql", "lua", "haskell", "hs"]);
 
 export function highlight(code: string, lang: string): Token[] {

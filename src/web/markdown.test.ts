@@ -46,9 +46,7 @@ describe("markdown messages", () => {
     expect(out).toContain('<span class="tok-comment">// note</span>');
     expect(out).toContain("<p>after</p>");
     // A message still being streamed: the fence is not closed yet.
-    expect(parseMarkdown("```py\nprint(1)")).toEqual([
-      { t: "code", lang: "py", text: "print(1)" },
-    ]);
+    expect(parseMarkdown("```py\nprint(1)")).toEqual([{ t: "code", lang: "py", text: "print(1)" }]);
   });
 
   it("keeps raw HTML as text: no tag, no attribute, no script reaches the page", () => {
@@ -76,7 +74,8 @@ describe("markdown messages", () => {
     const out = html(hostile.join("\n\n"));
     expect(out).not.toContain("href");
     expect(out).not.toMatch(/<a /);
-    for (const label of ["a", "b", "c", "d", "e", "f", "g"]) expect(out).toContain(`<p>${label}</p>`);
+    for (const label of ["a", "b", "c", "d", "e", "f", "g"])
+      expect(out).toContain(`<p>${label}</p>`);
     expect(safeHref("java\nscript:alert(1)")).toBeUndefined();
     expect(safeHref("https://ok.example/")).toBe("https://ok.example/");
   });
