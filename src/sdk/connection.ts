@@ -63,6 +63,9 @@ export interface ConnectionHooks {
   context: ServerToClientEvents["context:update"];
   head: ServerToClientEvents["session:head"];
   typing: ServerToClientEvents["typing"];
+  streamStart: ServerToClientEvents["stream:start"];
+  streamDelta: ServerToClientEvents["stream:delta"];
+  streamAbort: ServerToClientEvents["stream:abort"];
   /** This principal was added to a session, or removed from one (on any node). */
   sessionAdded?: ServerToClientEvents["session:added"];
   sessionRemoved?: ServerToClientEvents["session:removed"];
@@ -161,6 +164,9 @@ export class Connection {
     socket.on("context:update", (update) => this.hooks.context(update));
     socket.on("session:head", (head) => this.hooks.head(head));
     socket.on("typing", (event) => this.hooks.typing(event));
+    socket.on("stream:start", (event) => this.hooks.streamStart(event));
+    socket.on("stream:delta", (event) => this.hooks.streamDelta(event));
+    socket.on("stream:abort", (event) => this.hooks.streamAbort(event));
     socket.on("session:added", (event) => this.hooks.sessionAdded?.(event));
     socket.on("session:removed", (event) => this.hooks.sessionRemoved?.(event));
     socket.on("member:added", (event) => this.hooks.memberAdded?.(event));

@@ -23,6 +23,8 @@ export interface SessionsOptions {
   receiver: Receiver;
   retry: { delayMs: number; maxDelayMs: number; jitter: number };
   onContext(context: Context): void;
+  /** After each successful (re)join, with its answer (open streams included). */
+  onJoined(sessionId: string, result: JoinSessionResult): void;
   onError(error: unknown): void;
 }
 
@@ -137,6 +139,7 @@ export class Sessions {
       // What the join's page did not hold is fetched now, not after gapWaitMs.
       receiver.head(state.sessionId, result.headSeq, true);
     }
+    this.options.onJoined(state.sessionId, result);
     state.first?.resolve({ sessionId: state.sessionId, headSeq: result.headSeq });
     state.first = undefined;
     await this.refreshContexts(state);
