@@ -235,7 +235,11 @@ export class OutgoingStreams {
     await state.started.catch(() => {});
     const payload = dropUndefined({ id: state.options.id, sessionId: state.sessionId, reason });
     await this.options.connection.request("stream:abort", payload).catch((error: unknown) => {
-      if (!(error instanceof GatewayNetworkError)) this.options.onError(error as ClientError);
+      // NOT_FOUND: the server had closed it already (idle), which is what was asked for.
+      if (error instanceof GatewayNetworkError || (error as ClientError).code === "NOT_FOUND") {
+        return;
+      }
+      this.options.onError(error as ClientError);
     });
   }
 }

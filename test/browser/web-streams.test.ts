@@ -128,6 +128,22 @@ describe("web UI: streams and Markdown", () => {
     await page.screenshot({ path: path.join(RESULTS, "web-streams-ended.png") });
   });
 
+  it("shows a stream already open when the page (re)joins, with its text so far, and goes on growing", async () => {
+    const stream = agent.stream(sessionId, { id: "answer-3" });
+    stream.write("written before the page came back");
+    await item(stream.id).locator(".body", { hasText: "came back" }).waitFor();
+    await page.reload();
+    const li = item(stream.id);
+    // Only the join answer can show it now: no delta is sent until the next write.
+    await li.locator(".body", { hasText: "written before the page came back" }).waitFor();
+    expect(await li.getAttribute("data-stream")).toBe("open");
+    stream.write(", and after");
+    await li.locator(".body", { hasText: "came back, and after" }).waitFor();
+    await stream.end();
+    await li.locator(".seq").waitFor();
+    expect(await item(stream.id).count()).toBe(1);
+  });
+
   it("says so when a stream is aborted, and keeps what was written", async () => {
     const stream = agent.stream(sessionId, { id: "answer-2" });
     stream.write("I was about to say");
