@@ -19,6 +19,7 @@ import type {
   MembershipChange,
   SessionHead,
   StoredMessage,
+  StreamRelay,
 } from "../protocol/index.js";
 import { NAMESPACES } from "../protocol/index.js";
 
@@ -122,6 +123,12 @@ export function createClusterPublisher(options: ClusterPublisherOptions): Cluste
       track("membership", async () => {
         if (!(await fanout({ members: [change] })))
           throw new Error("membership change too large to publish without an attachment encoder");
+      }),
+    // One publish per call, so a call's deltas reach the nodes in one batch, in order.
+    stream: (relays: StreamRelay[]) =>
+      track("stream", async () => {
+        if (!(await fanout({ streams: relays })))
+          throw new Error("stream events too large to publish without an attachment encoder");
       }),
     memberRemoved: (sessionId: string, principalId: string) =>
       track("memberRemoved", async () => {
