@@ -140,6 +140,51 @@ describe("SDK streams: writing", () => {
     expect(() => stream.write("more")).toThrow(/ended/);
   });
 
+  it("keeps viewers up to date when the writer outpaces STREAM_DELTA_RATE_LIMIT: refused deltas go again in order", async () => {
+    const limited = await startTestGateway({ env: { STREAM_DELTA_RATE_LIMIT: "20" } });
+    const session = await createSession(limited, "zed", ["fast"]);
+    const user = client({
+      url: limited.url,
+      namespace: "/clients",
+      token: await limited.token("zed", "user"),
+    });
+    const writer = client({
+      url: limited.url,
+      namespace: "/agents",
+      token: await limited.token("fast", "agent"),
+    });
+    try {
+      const seen = watch(user);
+      await user.joinSession(session.id);
+      await writer.ready();
+      const stream = writer.stream(session.id);
+      await waitFor(() => seen.last(stream.id) === "open:", 5_000, "the start");
+      const errors: string[] = [];
+      writer.on("error", (e) => errors.push(e.code));
+      // A writer far faster than the limit (20/s, bursts of 40): written one by one, 80 pieces
+      // would be refused past the burst, and a later delta is held until the refused one comes.
+      let expected = "";
+      for (let i = 0; i < 80; i++) {
+        expected += `${i} `;
+        stream.write(`${i} `);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await waitFor(() => seen.last(stream.id) === `open:${expected}`, 5_000, "the whole text");
+      expect(errors).toEqual([]);
+      await stream.end();
+      const page = await limited.gateway.messaging.readMessages(
+        { id: "zed", kind: "user" },
+        session.id,
+        0,
+        10,
+      );
+      expect(page.messages.map((m) => m.content)).toEqual([expected]);
+    } finally {
+      await Promise.all([writer.close(), user.close()]);
+      await limited.close();
+    }
+  });
+
   it("aborts: viewers are told with the reason and nothing is stored", async () => {
     const session = await createSession(node, "wes", ["writer3"]);
     const { seen } = await viewer(session.id, "wes");

@@ -2,8 +2,12 @@
  * Streams this client writes (`client.stream()`): a message sent piece by piece while it is
  * being generated, under the id the stored message will have.
  *
- * - Deltas are live only: written while the connection is down, or before the server has
- *   acknowledged the start, they are not sent (and never queued), but their text is kept.
+ * - Deltas are live only: written while the connection is down they are not sent (and never
+ *   queued), but their text is kept.
+ * - One delta is in flight at a time: what is written meanwhile goes out as the next delta when
+ *   its ack comes. The server holds a delta whose index is ahead of a missing one, so a refused
+ *   delta (RATE_LIMITED past `STREAM_DELTA_RATE_LIMIT`) must be sent again under its index before
+ *   any later one; coalescing keeps a fast writer under the limit in the first place.
  * - After every (re)connect an open stream is opened again (`stream:start`, same id) and its
  *   whole text so far goes out as one delta with index 0, which replaces what viewers show.
  * - `end` goes through the outbox like a message (`stream:end` with the full text as `content`),
@@ -37,8 +41,9 @@ export interface OutgoingStream {
   /** The whole text written so far. */
   readonly text: string;
   /**
-   * Appends text. Sent at once when the stream is open on a live connection (returns true);
-   * otherwise kept for the re-open and the end, not sent (returns false). Throws after end/abort.
+   * Appends text. Returns true when the stream is open on a live connection (sent at once, or
+   * with the next delta while one is in flight); false when it is only kept for the re-open and
+   * the end. Throws after end/abort.
    */
   write(delta: string): boolean;
   /**
@@ -67,6 +72,10 @@ interface State {
   options: StreamOptions & { id: string };
   text: string;
   nextIndex: number;
+  /** Written on the current open and not sent yet. */
+  unsent: string;
+  /** A delta is waiting for its ack. */
+  inflight: boolean;
   phase: Phase;
   /** Bumped by each start, so a late ack of an earlier one is ignored. */
   attempt: number;
@@ -92,6 +101,8 @@ export class OutgoingStreams {
       options: { ...streamOptions, id },
       text: "",
       nextIndex: 0,
+      unsent: "",
+      inflight: false,
       phase: "offline",
       attempt: 0,
       started: Promise.resolve(),
@@ -160,7 +171,10 @@ export class OutgoingStreams {
         }
         state.phase = "open";
         state.nextIndex = 0;
-        if (state.text !== "") this.sendDelta(state, state.text);
+        // Index 0 carries the whole text so far: it replaces what viewers show.
+        state.unsent = state.text;
+        state.inflight = false;
+        this.pump(state);
       },
       (error: unknown) => {
         if (state.attempt !== attempt || state.phase !== "starting") return;
@@ -180,27 +194,52 @@ export class OutgoingStreams {
 
   private write(state: State, delta: string): boolean {
     if (state.phase === "done") throw new Error(`Stream ${state.options.id} has ended`);
-    if (delta === "") return state.phase === "open";
+    const live = state.phase === "open" && this.options.connection.connected;
+    if (delta === "") return live;
     state.text += delta;
-    if (state.phase !== "open" || !this.options.connection.connected) return false;
-    this.sendDelta(state, delta);
+    if (!live) return false;
+    state.unsent += delta;
+    this.pump(state);
     return true;
   }
 
-  private sendDelta(state: State, delta: string): void {
-    const index = state.nextIndex++;
+  /** Sends what is unsent as the next delta, unless one is in flight. */
+  private pump(state: State): void {
+    if (state.inflight || state.unsent === "" || state.phase !== "open") return;
+    if (!this.options.connection.connected) return;
+    const index = state.nextIndex;
+    const delta = state.unsent;
     const attempt = state.attempt;
-    this.options.connection
-      .request("stream:delta", { id: state.options.id, sessionId: state.sessionId, index, delta })
-      .catch((error: unknown) => {
-        if (error instanceof GatewayNetworkError || state.phase === "done") return;
-        if ((error as ClientError).code === "NOT_FOUND" && state.attempt === attempt) {
-          // The server closed it (idle): open it again with the whole text.
-          this.open(state);
+    state.unsent = "";
+    state.inflight = true;
+    const payload = { id: state.options.id, sessionId: state.sessionId, index, delta };
+    this.options.connection.request("stream:delta", payload).then(
+      () => {
+        if (state.attempt !== attempt) return;
+        state.inflight = false;
+        state.nextIndex = index + 1;
+        this.pump(state);
+      },
+      (error: unknown) => {
+        if (state.attempt !== attempt || state.phase !== "open") return;
+        state.inflight = false;
+        if (error instanceof GatewayNetworkError) return; // the reconnect re-opens it
+        const code = (error as ClientError).code;
+        if (code === "NOT_FOUND") {
+          this.open(state); // the server closed it (idle): open it again with the whole text
           return;
         }
+        if (code === "RATE_LIMITED") {
+          // Not taken: the same index again, with what was written since, a moment later.
+          state.unsent = delta + state.unsent;
+          clearTimeout(state.retryTimer);
+          state.retryTimer = setTimeout(() => this.pump(state), this.options.retryMs);
+          return;
+        }
+        // TOO_LARGE and the like: this text cannot be streamed; the end says the rest.
         this.options.onError(error as ClientError);
-      });
+      },
+    );
   }
 
   private async end(state: State, content?: string): Promise<AppendResult> {
