@@ -205,6 +205,14 @@ describe("stream routes over HTTP", () => {
     });
     await received(seen, "stream:abort", "h-2");
     expect(seen.at(-1)?.payload).toEqual({ id: "h-2", sessionId: session.id, reason: "cancelled" });
+
+    // Declared once, so the OpenAPI document has them.
+    const doc = (await (await fetch(`${a.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    for (const path of ["", "/{streamId}/deltas", "/{streamId}/end", "/{streamId}/abort"]) {
+      expect(doc.paths[`/v1/sessions/{id}/streams${path}`]?.post, path).toBeDefined();
+    }
   });
 
   it("answer bad input on a node with codes, changing nothing", async () => {

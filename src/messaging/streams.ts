@@ -261,6 +261,7 @@ export function createNodeStreams(deps: StreamsDeps & { nodeId: string }): NodeS
     nodeId: deps.nodeId,
     idleMs: limits.idleMs,
     deltasPerSecond: limits.deltasPerSecond,
+    maxOpenPerPrincipal: limits.maxOpenPerPrincipal,
     publish: (relay) => messaging.publishStream([relay]),
     emitLocal: (relay) => emitLocal(relay),
   });

@@ -23,6 +23,7 @@ import {
 } from "../protocol/index.js";
 import { type AckDeps, defineEvent, type EventRunner } from "./ack.js";
 import { queueRead } from "./read-queue.js";
+import { openStreamsFor } from "./stream-emit.js";
 import type { GatewaySocket } from "./types.js";
 import type { TypingRelay } from "./typing.js";
 
@@ -65,7 +66,11 @@ export function createHandlers(
         // The open streams are read last, with nothing awaited before the ack leaves: a delta
         // emitted after this arrives after the ack, one emitted before is in `content`.
         if (lastSeq === undefined) {
-          return { sessionId, headSeq: access.headSeq, streams: streams.open(sessionId) };
+          return {
+            sessionId,
+            headSeq: access.headSeq,
+            streams: openStreamsFor(streams, sessionId, principal),
+          };
         }
         const page = await queueRead(socket, () =>
           messaging.readMessages(socket.data.principal, sessionId, lastSeq, JOIN_CATCH_UP_LIMIT),
@@ -75,7 +80,7 @@ export function createHandlers(
           headSeq: page.headSeq,
           messages: page.messages,
           hasMore: page.hasMore,
-          streams: streams.open(sessionId),
+          streams: openStreamsFor(streams, sessionId, principal),
         };
       },
     ),
