@@ -12,15 +12,19 @@ import {
   type SendResult,
 } from "./client.js";
 import type { GatewayClientOptions } from "./options.js";
+import type { OutgoingStream, StreamOptions } from "./outgoing-streams.js";
 
 /** Text (sent as `type: "text"`), or a message without `sessionId`. */
 export type ReplyInput = string | Omit<SendInput, "sessionId">;
 
 /**
  * Sends into the session of the message being handled. Defaults: `type: "text"`, `replyTo` the
- * handled message's id, `receiverId` its sender.
+ * handled message's id, `receiverId` its sender. `reply.stream()` opens a stream with the same
+ * defaults (`client.stream()`), for an answer written token by token.
  */
-export type Reply = (reply: ReplyInput) => Promise<SendResult>;
+export type Reply = ((reply: ReplyInput) => Promise<SendResult>) & {
+  stream(options?: StreamOptions): OutgoingStream;
+};
 
 export interface AgentOptions extends Omit<GatewayClientOptions, "namespace"> {
   /** A session to join. Give this, `sessionIds`, or both. */
@@ -78,7 +82,7 @@ export async function connectAgent(options: AgentOptions): Promise<Agent> {
 
   client.on("message", (message) => {
     if (message.senderId === (agentId ?? client.principalId)) return;
-    const reply: Reply = (input) => {
+    const send = (input: ReplyInput) => {
       const fields = typeof input === "string" ? { content: input } : input;
       return client.send({
         type: "text",
@@ -88,6 +92,14 @@ export async function connectAgent(options: AgentOptions): Promise<Agent> {
         sessionId: message.sessionId,
       } as SendInput);
     };
+    const reply: Reply = Object.assign(send, {
+      stream: (streamOptions?: StreamOptions) =>
+        client.stream(message.sessionId, {
+          replyTo: message.id,
+          receiverId: message.senderId,
+          ...streamOptions,
+        }),
+    });
     const previous = chains.get(message.sessionId) ?? Promise.resolve();
     chains.set(
       message.sessionId,

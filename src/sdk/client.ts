@@ -30,13 +30,16 @@ import { type ClientStatus, Connection } from "./connection.js";
 import { Emitter } from "./emitter.js";
 import { ClientClosedError, type ClientError } from "./errors.js";
 import { newMessageId } from "./ids.js";
+import { IncomingStreams, type StreamUpdate } from "./incoming-streams.js";
 import { type GatewayClientOptions, resolveOptions } from "./options.js";
 import { Outbox } from "./outbox.js";
+import { type OutgoingStream, OutgoingStreams, type StreamOptions } from "./outgoing-streams.js";
 import { PresenceBook } from "./presence.js";
 import { Receipts } from "./receipts.js";
 import { Receiver } from "./receiver.js";
 import { Sender } from "./sender.js";
 import { type JoinResult, Sessions } from "./sessions.js";
+import type { OutboxEntry } from "./storage.js";
 import { TokenSource, tokenSubject } from "./token.js";
 import { TypingThrottle } from "./typing.js";
 
@@ -61,6 +64,12 @@ export type ClientEvents = {
    * TOO_LARGE, INVALID_PAYLOAD) and dropped from the outbox and its storage; `error` fires too.
    */
   sendFailed: (error: ClientError, message: MessageInput) => void;
+  /**
+   * A stream in a joined session (someone writing a message piece by piece): on start, on every
+   * delta and on abort, always with the whole text so far. The stored `message` with the same
+   * `id` replaces it. Streams this client writes are not reported.
+   */
+  stream: (stream: StreamUpdate) => void;
   /**
    * Someone else (or this principal on another socket) starts or stops typing in a joined
    * session. The server sends a `stop` for every `start` (timeout, message, leave, disconnect),
@@ -123,6 +132,14 @@ export interface GatewayClient {
    */
   send(message: SendInput): Promise<SendResult>;
   /**
+   * Opens a stream: a message written piece by piece (`write`), then stored (`end`, through the
+   * outbox like `send`) or dropped (`abort`). Deltas written while offline are not sent; after a
+   * reconnect the stream is opened again with its whole text so far.
+   */
+  stream(sessionId: string, options?: StreamOptions): OutgoingStream;
+  /** The open streams of a joined session written by others, with their text so far. */
+  openStreams(sessionId: string): StreamUpdate[];
+  /**
    * Writes a context. Sent once, not retried: after a lost ack the SDK cannot know whether it
    * was applied, so it rejects (GatewayTimeoutError, GatewayNetworkError) and leaves the choice
    * to the caller; `expectedVersion` makes a retry safe.
@@ -184,6 +201,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
 
   const receiver = new Receiver({
     deliver: (message) => {
+      incoming.ended(message.id);
       events.emit("message", message);
       receipts.delivered(message.sessionId, message.seq);
     },
@@ -195,12 +213,16 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   });
 
   const connection: Connection = new Connection(opts, tokens, {
-    status: (status, reason) => events.emit("status", status, reason),
+    status: (status, reason) => {
+      if (status !== "connected") outgoing.disconnected();
+      events.emit("status", status, reason);
+    },
     error: emitError,
     connected: () => {
       // The server ended this socket's typing when the old one went.
       typingThrottle.forget();
       sessions.rejoinAll();
+      outgoing.reconnected();
     },
     failed: (error) => stopParts(error),
     token: (token) => {
@@ -216,6 +238,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       // reconnect does not try to rejoin it.
       sessions.leave(event.sessionId).catch(() => {});
       online.forget(event.sessionId);
+      incoming.forget(event.sessionId);
       events.emit("sessionRemoved", event);
     },
     memberAdded: (event) => events.emit("memberAdded", event),
@@ -226,6 +249,9 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       online.apply(event);
       events.emit("presence", event);
     },
+    streamStart: (event) => incoming.start(event),
+    streamDelta: (event) => incoming.delta(event),
+    streamAbort: (event) => incoming.abort(event),
   });
 
   const receipts = new Receipts({
@@ -236,6 +262,22 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     canSend: (sessionId) => connection.status === "connected" && sessions.ids().includes(sessionId),
     self: () => principalId,
     onReceipt: (event) => events.emit("receipt", event),
+  });
+
+  const incoming = new IncomingStreams({
+    emit: (update) => events.emit("stream", update),
+    isOwn: (id) => outgoing.has(id),
+  });
+
+  const outgoing = new OutgoingStreams({
+    connection,
+    queueEnd: (message, visibility) =>
+      outbox.add(
+        message,
+        visibility === undefined ? { event: "stream:end" } : { event: "stream:end", visibility },
+      ),
+    onError: emitError,
+    retryMs: opts.retry.delayMs,
   });
 
   const typingThrottle = new TypingThrottle({
@@ -254,14 +296,20 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     onContext: (context) => events.emit("context", context),
     onPresence: (sessionId, entries) => online.replace(sessionId, entries),
     onError: emitError,
-    onJoined: (result) => receipts.joined(result.sessionId, result.receipts),
+    onJoined: (result) => {
+      incoming.joined(result.sessionId, result.streams ?? []);
+      receipts.joined(result.sessionId, result.receipts);
+    },
     onLeft: (sessionId) => receipts.forget(sessionId),
   });
 
   const sender = new Sender({
     outbox,
     whenConnected: () => connection.whenConnected(),
-    sendOnce: (entry) => connection.request("message", entry.message),
+    sendOnce: (entry) =>
+      entry.event === "stream:end"
+        ? connection.request("stream:end", streamEndPayload(entry))
+        : connection.request("message", entry.message),
     lanes: opts.outbox.maxInFlight,
     retry,
     onSent: (entry, result) => {
@@ -309,6 +357,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
 
   let closing: Promise<void> | undefined;
   function stopParts(error: unknown) {
+    outgoing.clear();
+    incoming.clear();
     sender.stop();
     receiver.stop();
     receipts.stop();
@@ -351,6 +401,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     },
     leaveSession: (sessionId) => {
       online.forget(sessionId);
+      incoming.forget(sessionId);
       return sessions.leave(sessionId);
     },
     sessions: () => sessions.ids(),
@@ -365,6 +416,12 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       };
       return outbox.add(message);
     },
+    stream(sessionId, streamOptions) {
+      if (closing) throw new ClientClosedError("The client is closed");
+      if (connection.failure) throw connection.failure;
+      return outgoing.create(sessionId, streamOptions);
+    },
+    openStreams: (sessionId) => incoming.list(sessionId),
     async updateContext(input) {
       const result = await call(() => connection.request("context:update", input));
       if (principalId !== undefined) {
@@ -407,4 +464,16 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       return closing;
     },
   };
+}
+
+/** `stream:end` takes the fields a stream's message can have, and no others. */
+function streamEndPayload(entry: OutboxEntry): Record<string, unknown> {
+  const { id, sessionId, content, type, receiverId, replyTo, contextId, metadata } = entry.message;
+  const payload: Record<string, unknown> = { id, sessionId, content, type };
+  if (receiverId !== undefined) payload.receiverId = receiverId;
+  if (replyTo !== undefined) payload.replyTo = replyTo;
+  if (contextId !== undefined) payload.contextId = contextId;
+  if (metadata !== undefined) payload.metadata = metadata;
+  if (entry.visibility !== undefined) payload.visibility = entry.visibility;
+  return payload;
 }

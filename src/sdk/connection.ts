@@ -67,6 +67,9 @@ export interface ConnectionHooks {
   receipt?: ServerToClientEvents["receipt"];
   /** A principal came online or went offline in a joined session. */
   presence?: ServerToClientEvents["presence"];
+  streamStart: ServerToClientEvents["stream:start"];
+  streamDelta: ServerToClientEvents["stream:delta"];
+  streamAbort: ServerToClientEvents["stream:abort"];
   /** This principal was added to a session, or removed from one (on any node). */
   sessionAdded?: ServerToClientEvents["session:added"];
   sessionRemoved?: ServerToClientEvents["session:removed"];
@@ -168,6 +171,9 @@ export class Connection {
     socket.on("typing", (event) => this.hooks.typing(event));
     socket.on("receipt", (event) => this.hooks.receipt?.(event));
     socket.on("presence", (event) => this.hooks.presence?.(event));
+    socket.on("stream:start", (event) => this.hooks.streamStart(event));
+    socket.on("stream:delta", (event) => this.hooks.streamDelta(event));
+    socket.on("stream:abort", (event) => this.hooks.streamAbort(event));
     socket.on("session:added", (event) => this.hooks.sessionAdded?.(event));
     socket.on("session:removed", (event) => this.hooks.sessionRemoved?.(event));
     socket.on("member:added", (event) => this.hooks.memberAdded?.(event));

@@ -47,6 +47,7 @@ export {
   OutboxFullError,
 } from "./errors.js";
 export { newMessageId } from "./ids.js";
+export type { StreamUpdate } from "./incoming-streams.js";
 export type {
   GatewayClientOptions,
   HeartbeatSettings,
@@ -55,6 +56,7 @@ export type {
   RetrySettings,
   SdkLogger,
 } from "./options.js";
+export type { OutgoingStream, StreamOptions } from "./outgoing-streams.js";
 export type { JoinResult } from "./sessions.js";
 export {
   type LocalStorageOutboxOptions,

@@ -87,8 +87,14 @@ export class Outbox {
     return mine.length;
   }
 
-  /** Queues a message; the promise settles with the server's final answer. */
-  add(message: MessageInput): Promise<AppendResult> {
+  /**
+   * Queues a message (or, with `extra.event`, a stream's end); the promise settles with the
+   * server's final answer.
+   */
+  add(
+    message: MessageInput,
+    extra?: Pick<OutboxEntry, "event" | "visibility">,
+  ): Promise<AppendResult> {
     const waiting = this.waiters.get(message.id);
     if (waiting) return waiting.promise;
     // Sending an id that was restored from storage adopts that entry instead of queueing twice.
@@ -105,6 +111,7 @@ export class Outbox {
         order: this.nextOrder(),
         enqueuedAt: Date.now(),
         namespace: this.options.namespace,
+        ...extra,
       };
       if (this.principalId !== undefined) entry.principalId = this.principalId;
       this.queue.push(entry);

@@ -26,7 +26,7 @@ export interface SessionsOptions {
   /** Who is online, from each (re)join's ack. */
   onPresence?(sessionId: string, entries: PresenceEntry[]): void;
   onError(error: unknown): void;
-  /** Every successful join and rejoin, with the server's answer. */
+  /** Every successful join and rejoin, with the server's answer (open streams included). */
   onJoined?(result: JoinSessionResult): void;
   /** The session is no longer followed. */
   onLeft?(sessionId: string): void;

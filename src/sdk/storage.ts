@@ -17,6 +17,10 @@ export interface OutboxEntry {
   principalId?: string;
   /** The namespace that queued it: a client of the other namespace skips it. */
   namespace: string;
+  /** `stream:end`: the end of a stream (`client.stream()`), acked like a message. */
+  event?: "stream:end";
+  /** The stream's visibility, for a `stream:end`. */
+  visibility?: "session" | "direct";
 }
 
 /**

@@ -9,6 +9,7 @@ import { MembersPanel } from "./members-panel.js";
 import { MessageList } from "./message-list.js";
 import { TypingIndicator } from "./typing-indicator.js";
 import { useChatSession } from "./use-chat-session.js";
+import { useStreams } from "./use-streams.js";
 import { useTyping } from "./use-typing.js";
 
 export interface ChatViewProps {
@@ -25,6 +26,7 @@ export function ChatView(props: ChatViewProps) {
   const chat = useChatSession({ api, client: props.client, token, sessionId, senderId: selfId });
   const [copied, setCopied] = useState(false);
   const typing = useTyping(props.client, sessionId, selfId);
+  const streams = useStreams(props.client, sessionId);
   const { client } = props;
   const setTyping = useCallback(
     (active: boolean) => client?.setTyping(sessionId, active),
@@ -96,6 +98,7 @@ export function ChatView(props: ChatViewProps) {
           outbox={chat.state.outbox}
           selfId={selfId}
           onRetry={chat.retry}
+          streams={streams}
         />
         <TypingIndicator names={typing} />
         <Composer onSend={chat.send} onTyping={setTyping} disabled={!chat.session} />

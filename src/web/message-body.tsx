@@ -1,11 +1,12 @@
 /**
- * A message's content by type. Everything is rendered as text (React escapes it): markdown and
- * code are shown preformatted, never parsed into HTML, so a message cannot inject markup.
+ * A message's content by type. Nothing becomes HTML: markdown is parsed into React elements
+ * (`markdown-view.tsx`, raw HTML stays text), code and tool payloads are shown preformatted, the
+ * rest as text (React escapes it), so a message cannot inject markup.
  */
 import type { MessageType } from "../protocol/index.js";
+import { Markdown } from "./markdown-view.js";
 
 const PREFORMATTED: ReadonlySet<MessageType> = new Set([
-  "markdown",
   "code",
   "command",
   "tool_call",
@@ -14,6 +15,7 @@ const PREFORMATTED: ReadonlySet<MessageType> = new Set([
 
 export function MessageBody(props: { type: MessageType; content: string }) {
   const { type, content } = props;
+  if (type === "markdown") return <Markdown source={content} />;
   if (PREFORMATTED.has(type)) {
     return (
       <pre className={`body body-pre body-${type}`}>

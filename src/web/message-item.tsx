@@ -5,6 +5,7 @@
 import type { MessageType, PrincipalKind } from "../protocol/index.js";
 import { formatFullTime, formatTime } from "./format-time.js";
 import { MessageBody } from "./message-body.js";
+import { DirectBadge, StreamNote } from "./message-marks.js";
 
 export interface MessageView {
   id: string;
@@ -18,22 +19,30 @@ export interface MessageView {
   own: boolean;
   delivery: "pending" | "sent" | "failed";
   error?: string | undefined;
+  /** A stream not stored yet: still being written, or aborted. */
+  stream?: { state: "open" | "aborted"; reason?: string | undefined } | undefined;
+  /** A direct message: its receiver ("you" when it is this user). */
+  directTo?: string | undefined;
 }
 
 export function MessageItem(props: { message: MessageView; onRetry: (id: string) => void }) {
   const { message: m, onRetry } = props;
   const classes = ["message", `kind-${m.senderKind}`, `type-${m.type}`, m.own ? "own" : ""];
+  if (m.stream) classes.push(m.stream.state === "open" ? "streaming" : "stream-aborted");
   return (
     <li
       className={classes.join(" ").trim()}
       data-seq={m.seq}
       data-delivery={m.delivery}
       data-sender={m.senderId}
+      data-id={m.id}
+      data-stream={m.stream?.state}
     >
       <div className="message-meta">
         <span className="sender">{m.own ? "You" : m.senderId}</span>
         <span className={`badge badge-${m.senderKind}`}>{m.senderKind}</span>
         {m.type !== "text" ? <span className="badge badge-type">{m.type}</span> : null}
+        {m.directTo !== undefined ? <DirectBadge to={m.directTo} /> : null}
         <time dateTime={new Date(m.time).toISOString()} title={formatFullTime(m.time)}>
           {formatTime(m.time)}
         </time>
@@ -44,7 +53,8 @@ export function MessageItem(props: { message: MessageView; onRetry: (id: string)
         ) : null}
       </div>
       <MessageBody type={m.type} content={m.content} />
-      {m.own ? <Delivery message={m} onRetry={onRetry} /> : null}
+      {m.stream ? <StreamNote state={m.stream.state} reason={m.stream.reason} /> : null}
+      {m.own && !m.stream ? <Delivery message={m} onRetry={onRetry} /> : null}
     </li>
   );
 }

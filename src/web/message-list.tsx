@@ -4,6 +4,8 @@
  */
 import { useLayoutEffect, useRef } from "react";
 import type { StoredMessage } from "../protocol/index.js";
+import type { StreamUpdate } from "../sdk/index.js";
+import { directReceiver } from "./direct.js";
 import { MessageItem, type MessageView } from "./message-item.js";
 import type { OutgoingMessage } from "./message-state.js";
 
@@ -12,18 +14,26 @@ export interface MessageListProps {
   outbox: readonly OutgoingMessage[];
   selfId: string;
   onRetry: (id: string) => void;
+  /** Streams being written (or aborted), shown after the stored messages until stored. */
+  streams?: readonly StreamUpdate[];
 }
 
-export function MessageList({ messages, outbox, selfId, onRetry }: MessageListProps) {
+export function MessageList(props: MessageListProps) {
+  const { messages, outbox, selfId, onRetry, streams = [] } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
-  const views = [...messages.map((m) => storedView(m, selfId)), ...outbox.map(outgoingView)];
+  const views = [
+    ...messages.map((m) => storedView(m, selfId)),
+    ...unstoredStreams(streams, messages).map((s) => streamView(s, selfId)),
+    ...outbox.map(outgoingView),
+  ];
+  const streamed = streams.reduce((sum, s) => sum + s.content.length, 0);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: scroll whenever the list grows.
   useLayoutEffect(() => {
     const el = scroller.current;
     if (el && pinned.current) el.scrollTop = el.scrollHeight;
-  }, [views.length]);
+  }, [views.length, streamed]);
 
   return (
     <div
@@ -55,6 +65,7 @@ function storedView(m: StoredMessage, selfId: string): MessageView {
     time: m.createdAt,
     own: m.senderId === selfId,
     delivery: "sent",
+    directTo: directLabel(m, selfId),
   };
 }
 
@@ -71,4 +82,33 @@ function outgoingView(m: OutgoingMessage): MessageView {
     delivery: m.state,
     error: m.error,
   };
+}
+
+/** A stream whose message is already here is the message: one item, never two. */
+function unstoredStreams(streams: readonly StreamUpdate[], messages: readonly StoredMessage[]) {
+  if (streams.length === 0) return [];
+  const stored = new Set(messages.map((m) => m.id));
+  return streams.filter((s) => !stored.has(s.id));
+}
+
+/** Same `id` (the React key) as the message it becomes, so the item is updated in place. */
+function streamView(s: StreamUpdate, selfId: string): MessageView {
+  return {
+    id: s.id,
+    seq: undefined,
+    senderId: s.senderId,
+    senderKind: s.senderKind,
+    type: s.type,
+    content: s.content,
+    time: s.startedAt,
+    own: s.senderId === selfId,
+    delivery: "sent",
+    stream: { state: s.state, reason: s.reason },
+    directTo: directLabel(s, selfId),
+  };
+}
+
+function directLabel(m: { receiverId?: string | undefined }, selfId: string): string | undefined {
+  const to = directReceiver(m);
+  return to === selfId ? "you" : to;
 }
