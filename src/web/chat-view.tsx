@@ -96,6 +96,7 @@ export function ChatView(props: ChatViewProps) {
           outbox={chat.state.outbox}
           selfId={selfId}
           onRetry={chat.retry}
+          older={chat.older}
         />
         <TypingIndicator names={typing} />
         <Composer onSend={chat.send} onTyping={setTyping} disabled={!chat.session} />

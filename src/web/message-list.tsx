@@ -4,6 +4,7 @@
  */
 import { useLayoutEffect, useRef } from "react";
 import type { StoredMessage } from "../protocol/index.js";
+import { HistoryEdge, useKeepScrollOnPrepend } from "./history-edge.js";
 import { MessageItem, type MessageView } from "./message-item.js";
 import type { OutgoingMessage } from "./message-state.js";
 
@@ -12,9 +13,11 @@ export interface MessageListProps {
   outbox: readonly OutgoingMessage[];
   selfId: string;
   onRetry: (id: string) => void;
+  /** Older pages, read when the reader scrolls near the top. */
+  older?: { hasMore: boolean; loading: boolean; loadOlder(): void };
 }
 
-export function MessageList({ messages, outbox, selfId, onRetry }: MessageListProps) {
+export function MessageList({ messages, outbox, selfId, onRetry, older }: MessageListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
   const views = [...messages.map((m) => storedView(m, selfId)), ...outbox.map(outgoingView)];
@@ -24,6 +27,7 @@ export function MessageList({ messages, outbox, selfId, onRetry }: MessageListPr
     const el = scroller.current;
     if (el && pinned.current) el.scrollTop = el.scrollHeight;
   }, [views.length]);
+  useKeepScrollOnPrepend(scroller, pinned, messages[0]?.seq, older);
 
   return (
     <div
@@ -32,8 +36,10 @@ export function MessageList({ messages, outbox, selfId, onRetry }: MessageListPr
       onScroll={(e) => {
         const el = e.currentTarget;
         pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+        if (el.scrollTop < 80) older?.loadOlder();
       }}
     >
+      {older ? <HistoryEdge hasMore={older.hasMore} loading={older.loading} /> : null}
       {views.length === 0 ? <p className="empty muted">No messages yet. Say hello!</p> : null}
       <ol className="message-list" role="log" aria-label="Messages" aria-live="polite">
         {views.map((m) => (

@@ -32,7 +32,8 @@ export type SessionListAction =
   | { type: "added"; session: Session | ListedSession }
   | { type: "removed"; sessionId: string }
   | { type: "message"; message: StoredMessage; selfId: string }
-  | { type: "read"; sessionId: string; seq: number };
+  | { type: "read"; sessionId: string; seq: number }
+  | { type: "reset" };
 
 export const initialSessionListState: SessionListState = {
   items: [],
@@ -81,6 +82,8 @@ export function sessionListReducer(
       };
       return { ...state, items: [updated, ...state.items.filter((i) => i !== item)] };
     }
+    case "reset":
+      return initialSessionListState;
     case "read": {
       const item = state.items.find((i) => i.id === action.sessionId);
       // Without the messages the list cannot tell how many are left below the head; reading
