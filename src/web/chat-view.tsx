@@ -7,8 +7,11 @@ import type { Api } from "./api.js";
 import { Composer } from "./composer.js";
 import { MembersPanel } from "./members-panel.js";
 import { MessageList } from "./message-list.js";
+import { nameOf, people, receiptLine } from "./people-state.js";
 import { TypingIndicator } from "./typing-indicator.js";
 import { useChatSession } from "./use-chat-session.js";
+import { useMarkRead } from "./use-mark-read.js";
+import { usePeople } from "./use-people.js";
 import { useTyping } from "./use-typing.js";
 
 export interface ChatViewProps {
@@ -25,6 +28,8 @@ export function ChatView(props: ChatViewProps) {
   const chat = useChatSession({ api, client: props.client, token, sessionId, senderId: selfId });
   const [copied, setCopied] = useState(false);
   const typing = useTyping(props.client, sessionId, selfId);
+  const who = usePeople(props.client, sessionId, chat.session);
+  useMarkRead(props.client, sessionId, chat.state.messages.at(-1)?.seq);
   const { client } = props;
   const setTyping = useCallback(
     (active: boolean) => client?.setTyping(sessionId, active),
@@ -85,7 +90,7 @@ export function ChatView(props: ChatViewProps) {
           </p>
         </div>
         {chat.session ? (
-          <MembersPanel members={chat.session.members} selfId={selfId} onAdd={addMember} />
+          <MembersPanel members={people(who)} selfId={selfId} onAdd={addMember} />
         ) : (
           <p className="muted">Loading…</p>
         )}
@@ -97,6 +102,8 @@ export function ChatView(props: ChatViewProps) {
           selfId={selfId}
           onRetry={chat.retry}
           older={chat.older}
+          nameOf={(id) => nameOf(who, id)}
+          receiptFor={(seq) => receiptLine(who, seq, selfId)}
         />
         <TypingIndicator names={typing} />
         <Composer onSend={chat.send} onTyping={setTyping} disabled={!chat.session} />

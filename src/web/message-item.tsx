@@ -18,6 +18,10 @@ export interface MessageView {
   own: boolean;
   delivery: "pending" | "sent" | "failed";
   error?: string | undefined;
+  /** Display name of the sender; the id when unknown. */
+  senderName?: string | undefined;
+  /** "Read by …" / "delivered to …" for a sent message, when it is shown for this one. */
+  receipt?: string | undefined;
 }
 
 export function MessageItem(props: { message: MessageView; onRetry: (id: string) => void }) {
@@ -31,7 +35,9 @@ export function MessageItem(props: { message: MessageView; onRetry: (id: string)
       data-sender={m.senderId}
     >
       <div className="message-meta">
-        <span className="sender">{m.own ? "You" : m.senderId}</span>
+        <span className="sender" title={m.senderId}>
+          {m.own ? "You" : (m.senderName ?? m.senderId)}
+        </span>
         <span className={`badge badge-${m.senderKind}`}>{m.senderKind}</span>
         {m.type !== "text" ? <span className="badge badge-type">{m.type}</span> : null}
         <time dateTime={new Date(m.time).toISOString()} title={formatFullTime(m.time)}>
@@ -51,7 +57,13 @@ export function MessageItem(props: { message: MessageView; onRetry: (id: string)
 
 function Delivery({ message, onRetry }: { message: MessageView; onRetry: (id: string) => void }) {
   if (message.delivery === "pending") return <p className="delivery pending">Sending…</p>;
-  if (message.delivery === "sent") return <p className="delivery sent">Sent</p>;
+  if (message.delivery === "sent") {
+    return (
+      <p className="delivery sent" data-testid={message.receipt ? "receipt" : undefined}>
+        {message.receipt ?? "Sent"}
+      </p>
+    );
+  }
   return (
     <p className="delivery failed" role="alert">
       Not sent{message.error ? `: ${message.error}` : ""}{" "}

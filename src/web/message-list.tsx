@@ -13,14 +13,25 @@ export interface MessageListProps {
   outbox: readonly OutgoingMessage[];
   selfId: string;
   onRetry: (id: string) => void;
+  /** Display name of a principal (the id when unknown). */
+  nameOf?: (principalId: string) => string;
+  /** The receipt line for this user's own message at `seq`, shown under the latest one. */
+  receiptFor?: (seq: number) => string;
   /** Older pages, read when the reader scrolls near the top. */
   older?: { hasMore: boolean; loading: boolean; loadOlder(): void };
 }
 
-export function MessageList({ messages, outbox, selfId, onRetry, older }: MessageListProps) {
+export function MessageList(props: MessageListProps) {
+  const { messages, outbox, selfId, onRetry, older } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
-  const views = [...messages.map((m) => storedView(m, selfId)), ...outbox.map(outgoingView)];
+  const views = [
+    ...withPeople(
+      messages.map((m) => storedView(m, selfId)),
+      props,
+    ),
+    ...outbox.map(outgoingView),
+  ];
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: scroll whenever the list grows.
   useLayoutEffect(() => {
@@ -50,6 +61,17 @@ export function MessageList({ messages, outbox, selfId, onRetry, older }: Messag
   );
 }
 
+/** Names senders, and puts the receipt line under this user's latest stored message. */
+function withPeople(views: MessageView[], props: MessageListProps): MessageView[] {
+  const { nameOf, receiptFor } = props;
+  const latestOwn = views.findLast((v) => v.own)?.id;
+  return views.map((v) => ({
+    ...v,
+    senderName: v.senderName ?? nameOf?.(v.senderId),
+    receipt: v.id === latestOwn && v.seq !== undefined ? receiptFor?.(v.seq) : undefined,
+  }));
+}
+
 function storedView(m: StoredMessage, selfId: string): MessageView {
   return {
     id: m.id,
@@ -61,6 +83,8 @@ function storedView(m: StoredMessage, selfId: string): MessageView {
     time: m.createdAt,
     own: m.senderId === selfId,
     delivery: "sent",
+    // CONTRACT-R2 `senderName`, on every message once the gateway sends it.
+    senderName: (m as { senderName?: string }).senderName,
   };
 }
 
