@@ -6,6 +6,7 @@
 import type {
   ContextUpdateEvent,
   MembershipChange,
+  ReceiptEvent,
   SessionHead,
   StoredMessage,
   TypingEvent,
@@ -22,6 +23,8 @@ export interface FanoutBatch {
   /** Volatile: dropped rather than queued when the bus is behind. */
   typing?: TypingEvent[];
   members?: MembershipChange[];
+  /** Watermarks that moved; queued like messages (a lost one is healed by the next). */
+  receipts?: ReceiptEvent[];
 }
 
 export interface ClusterBus {

@@ -8,6 +8,7 @@
 import type {
   ContextUpdateEvent,
   MembershipChange,
+  ReceiptEvent,
   SessionHead,
   StoredMessage,
   TypingEvent,
@@ -31,8 +32,10 @@ export interface Fanout {
   typing(event: TypingEvent, exceptSocketId?: string): void;
   /** A member added or removed, to this node's sockets and the other nodes'. */
   membership(change: MembershipChange): void;
-  /** What this node's sockets have been given, for the positioning pass. */
-  readonly heads: Pick<HeadTracker, "behind" | "retain">;
+  /** A member's receipt watermarks moved, to this node's sockets and the other nodes'. */
+  receipt(event: ReceiptEvent): void;
+  /** What this node's sockets have been given, for the positioning pass and receipt checks. */
+  readonly heads: Pick<HeadTracker, "behind" | "retain" | "highest" | "seen">;
 }
 
 export interface FanoutOptions {
@@ -57,6 +60,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         heads: SessionHead[];
         typing: TypingEvent[];
         members: MembershipChange[];
+        receipts: ReceiptEvent[];
       }
     | undefined;
   let pendingBytes = 0;
@@ -81,6 +85,7 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (batch.heads.length) out.heads = batch.heads;
       if (batch.typing.length) out.typing = batch.typing;
       if (batch.members.length) out.members = batch.members;
+      if (batch.receipts.length) out.receipts = batch.receipts;
       ready.push(out);
       // A stuck bus must not hold memory without bound: the oldest go, heads heal them.
       if (ready.length > MAX_READY) ready.splice(0, ready.length - MAX_READY);
@@ -115,13 +120,19 @@ export function createFanout(options: FanoutOptions): Fanout {
   }
 
   function enqueue(
-    kind: "messages" | "contexts" | "heads" | "typing" | "members",
-    item: StoredMessage | ContextUpdateEvent | SessionHead | TypingEvent | MembershipChange,
+    kind: "messages" | "contexts" | "heads" | "typing" | "members" | "receipts",
+    item:
+      | StoredMessage
+      | ContextUpdateEvent
+      | SessionHead
+      | TypingEvent
+      | MembershipChange
+      | ReceiptEvent,
   ) {
     const size = JSON.stringify(item).length;
     if (pending && pendingBytes + size > BATCH_BYTES) flush();
     if (!pending) {
-      pending = { messages: [], contexts: [], heads: [], typing: [], members: [] };
+      pending = { messages: [], contexts: [], heads: [], typing: [], members: [], receipts: [] };
       setImmediate(flush);
     }
     (pending[kind] as unknown[]).push(item);
@@ -159,6 +170,10 @@ export function createFanout(options: FanoutOptions): Fanout {
     membership(change) {
       deliverLocally({ members: [change] });
       enqueue("members", change);
+    },
+    receipt(event) {
+      deliverLocally({ receipts: [event] });
+      enqueue("receipts", event);
     },
   };
 }

@@ -2,6 +2,7 @@ import type {
   ContextUpdateEvent,
   MembershipChange,
   PrincipalKind,
+  ReceiptEvent,
   SessionHead,
   StoredMessage,
 } from "../protocol/index.js";
@@ -32,6 +33,8 @@ export interface Publisher {
    * principal's own sockets, on every node. Optional: publishers that predate it stay valid.
    */
   membership?(change: MembershipChange): void | Promise<void>;
+  /** A member's receipt watermarks moved: `receipt` to the session's room on every node. */
+  receipt?(event: ReceiptEvent): void | Promise<void>;
 }
 
 export const noopPublisher: Publisher = {

@@ -7,7 +7,10 @@ import type {
   Context,
   ContextUpdateEvent,
   ContextWriteResult,
+  MemberReceipt,
   PrincipalKind,
+  ReceiptEvent,
+  ReceiptResult,
   Session,
   SessionHead,
   StoredMessage,
@@ -40,6 +43,8 @@ export type JoinSessionResult = {
   headSeq: number;
   messages?: StoredMessage[];
   hasMore?: boolean;
+  /** Every member's watermarks, this node's unflushed receipts included. */
+  receipts: MemberReceipt[];
 };
 export type LeaveSessionResult = { sessionId: string };
 export type SyncResult = {
@@ -62,6 +67,7 @@ export type EventResults = {
   "context:get": ContextGetResult;
   ping: PingResult;
   typing: TypingResult;
+  receipt: ReceiptResult;
 };
 
 export type ClientEventName = keyof EventResults;
@@ -76,6 +82,7 @@ export type ServerToClientEvents = {
   "context:update": (update: ContextUpdateEvent) => void;
   "session:head": (head: SessionHead) => void;
   typing: (event: TypingEvent) => void;
+  receipt: (event: ReceiptEvent) => void;
   "session:added": (event: SessionAddedEvent) => void;
   "session:removed": (event: SessionRemovedEvent) => void;
   "member:added": (event: MemberEvent) => void;
@@ -93,6 +100,7 @@ export const CLIENT_EVENTS: readonly ClientEventName[] = [
   "context:get",
   "ping",
   "typing",
+  "receipt",
 ];
 
 /** Socket.IO namespaces and the token kind each admits. */

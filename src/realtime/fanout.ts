@@ -9,6 +9,7 @@ import { createFanout as createClusterFanout, type Fanout } from "../cluster/fan
 import { principalRoom, sessionRoom } from "../cluster/rooms.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import type { ReceiptEvent } from "../protocol/index.js";
 import type { GatewayNamespace, GatewayServer } from "./types.js";
 
 export type { Fanout };
@@ -18,6 +19,8 @@ export function createFanout(
   namespaces: GatewayNamespace[],
   metrics: Metrics,
   logger: Logger,
+  /** Receipts from any node, so this node's answers include them. */
+  onReceipt?: (event: ReceiptEvent) => void,
 ): Fanout {
   /** This node's sockets in a session's room, except the sending socket when there is one. */
   const localRoom = (nsp: GatewayNamespace, sessionId: string, exceptSocketId?: string) => {
@@ -45,6 +48,11 @@ export function createFanout(
       for (const nsp of namespaces) {
         localRoom(nsp, typing.sessionId, exceptSocketId).emit("typing", typing);
       }
+    }
+    for (const receipt of batch.receipts ?? []) {
+      onReceipt?.(receipt);
+      // The member's own sockets too: another tab or device of theirs learns what was read.
+      for (const nsp of namespaces) localRoom(nsp, receipt.sessionId).emit("receipt", receipt);
     }
     for (const change of batch.members ?? []) {
       const { member } = change;

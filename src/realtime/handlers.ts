@@ -4,6 +4,7 @@
  */
 
 import { z } from "zod";
+import type { Fanout } from "../cluster/fanout.js";
 import { sessionRoom } from "../cluster/rooms.js";
 import type { Messaging } from "../messaging/index.js";
 import {
@@ -14,6 +15,7 @@ import {
   JoinSessionPayload,
   LeaveSessionPayload,
   MessageInput,
+  ReceiptPayload,
   SyncPayload,
   TypingPayload,
 } from "../protocol/index.js";
@@ -25,7 +27,13 @@ import type { TypingRelay } from "./typing.js";
 export const JOIN_CATCH_UP_LIMIT = 100;
 
 export function createHandlers(
-  deps: AckDeps & { messaging: Messaging; namespace: string; typing: TypingRelay },
+  deps: AckDeps & {
+    messaging: Messaging;
+    namespace: string;
+    typing: TypingRelay;
+    /** What this node's sockets know of each session's head (receipts need no read up to it). */
+    heads: () => Fanout["heads"];
+  },
 ): Map<ClientEventName, EventRunner> {
   const { messaging, metrics, typing } = deps;
   const handlers = new Map<ClientEventName, EventRunner>();
@@ -50,11 +58,20 @@ export function createHandlers(
           await socket.leave(sessionRoom(sessionId));
           throw err;
         }
-        if (lastSeq === undefined) return { sessionId, headSeq: access.headSeq };
+        const receipts = await messaging.sessionReceipts(sessionId);
+        deps.heads().seen(sessionId, access.headSeq);
+        if (lastSeq === undefined) return { sessionId, headSeq: access.headSeq, receipts };
         const page = await queueRead(socket, () =>
           messaging.readMessages(socket.data.principal, sessionId, lastSeq, JOIN_CATCH_UP_LIMIT),
         );
-        return { sessionId, headSeq: page.headSeq, messages: page.messages, hasMore: page.hasMore };
+        deps.heads().seen(sessionId, page.headSeq);
+        return {
+          sessionId,
+          headSeq: page.headSeq,
+          messages: page.messages,
+          hasMore: page.hasMore,
+          receipts,
+        };
       },
     ),
   );
@@ -92,6 +109,8 @@ export function createHandlers(
           ? messaging.readMessages(socket.data.principal, sessionId, afterSeq ?? 0, limit)
           : messaging.readMessagesBefore(socket.data.principal, sessionId, beforeSeq, limit),
       );
+      // Only for a joined socket: the head tracker forgets sessions no socket here is in.
+      if (socket.rooms.has(sessionRoom(sessionId))) deps.heads().seen(sessionId, page.headSeq);
       return { sessionId, ...page };
     }),
   );
@@ -124,6 +143,19 @@ export function createHandlers(
       }
       typing.set(socket, sessionId, state);
       return { sessionId };
+    }),
+  );
+
+  handlers.set(
+    "receipt",
+    defineEvent(deps, "receipt", ReceiptPayload, (input, socket) => {
+      // A joined socket is a member (a removal takes it out of the room), and a seq up to what
+      // this node's sockets know exists needs no read; anything else is checked in the table.
+      const member = socket.rooms.has(sessionRoom(input.sessionId));
+      return messaging.receipt(socket.data.principal, input, {
+        member,
+        headSeq: member ? deps.heads().highest(input.sessionId) : 0,
+      });
     }),
   );
 

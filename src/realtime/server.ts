@@ -181,11 +181,14 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         messaging: deps.messaging,
         namespace: name,
         typing,
+        heads: () => fanout.heads,
       }),
     );
     nsp.on("connection", (socket) => onConnection(name, socket, onEvent));
   }
-  const fanout = createFanout(io, namespaces, metrics, log);
+  const fanout = createFanout(io, namespaces, metrics, log, (event) =>
+    deps.messaging.observeReceipt(event),
+  );
   const publisher = createSocketPublisher(namespaces, fanout);
   const positioning = createPositioning({
     pool: deps.pool,
