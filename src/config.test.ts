@@ -42,6 +42,7 @@ describe("loadConfig", () => {
       clusterHeadIntervalMs: 5_000,
       typingTimeoutMs: 6_000,
       receiptFlushMs: 1_000,
+      presenceNodeTimeoutMs: 20_000,
       socketRateLimit: 200,
       socketMaxBufferBytes: 2_097_152,
       socketBinaryTimeoutMs: 5_000,
@@ -102,6 +103,7 @@ describe("loadConfig", () => {
       HTTP_IP_RATE_LIMIT: "80",
       HTTP_IP_WRITE_RATE_LIMIT: "60",
       TRUST_PROXY: "fly",
+      PRESENCE_NODE_TIMEOUT_MS: "4000",
     });
     expect(config).toEqual({
       port: 8080,
@@ -126,6 +128,7 @@ describe("loadConfig", () => {
       clusterHeadIntervalMs: 1000,
       typingTimeoutMs: 2000,
       receiptFlushMs: 3000,
+      presenceNodeTimeoutMs: 4000,
       socketRateLimit: 50,
       socketMaxBufferBytes: 1_048_576,
       socketBinaryTimeoutMs: 200,

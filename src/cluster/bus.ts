@@ -11,6 +11,7 @@ import type {
   StoredMessage,
   TypingEvent,
 } from "../protocol/index.js";
+import type { PresenceWire } from "./presence.js";
 
 /** The server-side emit that carries a batch (`io.serverSideEmit(FANOUT_EVENT, batch)`). */
 export const FANOUT_EVENT = "tkr:fanout";
@@ -25,6 +26,8 @@ export interface FanoutBatch {
   members?: MembershipChange[];
   /** Watermarks that moved; queued like messages (a lost one is healed by the next). */
   receipts?: ReceiptEvent[];
+  /** Presence changes, beats and states between nodes (presence.ts); never dropped. */
+  presence?: PresenceWire[];
 }
 
 export interface ClusterBus {

@@ -15,6 +15,7 @@ import type {
 } from "../protocol/index.js";
 import type { ClusterBus, FanoutBatch } from "./bus.js";
 import { createHeadTracker, type HeadTracker } from "./heads.js";
+import type { PresenceWire } from "./presence.js";
 
 /** Batches stay under the adapter's NOTIFY threshold when they can (large ones use attachments). */
 const BATCH_BYTES = 6_000;
@@ -34,6 +35,8 @@ export interface Fanout {
   membership(change: MembershipChange): void;
   /** A member's receipt watermarks moved, to this node's sockets and the other nodes'. */
   receipt(event: ReceiptEvent): void;
+  /** A presence item for the other nodes only: this node's sockets learn of it from the mesh. */
+  presence(item: PresenceWire): void;
   /** What this node's sockets have been given, for the positioning pass and receipt checks. */
   readonly heads: Pick<HeadTracker, "behind" | "retain" | "highest" | "seen">;
 }
@@ -61,6 +64,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         typing: TypingEvent[];
         members: MembershipChange[];
         receipts: ReceiptEvent[];
+        presence: PresenceWire[];
       }
     | undefined;
   let pendingBytes = 0;
@@ -86,6 +90,7 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (batch.typing.length) out.typing = batch.typing;
       if (batch.members.length) out.members = batch.members;
       if (batch.receipts.length) out.receipts = batch.receipts;
+      if (batch.presence.length) out.presence = batch.presence;
       ready.push(out);
       // A stuck bus must not hold memory without bound: the oldest go, heads heal them.
       if (ready.length > MAX_READY) ready.splice(0, ready.length - MAX_READY);
@@ -120,19 +125,28 @@ export function createFanout(options: FanoutOptions): Fanout {
   }
 
   function enqueue(
-    kind: "messages" | "contexts" | "heads" | "typing" | "members" | "receipts",
+    kind: "messages" | "contexts" | "heads" | "typing" | "members" | "receipts" | "presence",
     item:
       | StoredMessage
       | ContextUpdateEvent
       | SessionHead
       | TypingEvent
       | MembershipChange
-      | ReceiptEvent,
+      | ReceiptEvent
+      | PresenceWire,
   ) {
     const size = JSON.stringify(item).length;
     if (pending && pendingBytes + size > BATCH_BYTES) flush();
     if (!pending) {
-      pending = { messages: [], contexts: [], heads: [], typing: [], members: [], receipts: [] };
+      pending = {
+        messages: [],
+        contexts: [],
+        heads: [],
+        typing: [],
+        members: [],
+        receipts: [],
+        presence: [],
+      };
       setImmediate(flush);
     }
     (pending[kind] as unknown[]).push(item);
@@ -174,6 +188,9 @@ export function createFanout(options: FanoutOptions): Fanout {
     receipt(event) {
       deliverLocally({ receipts: [event] });
       enqueue("receipts", event);
+    },
+    presence(item) {
+      enqueue("presence", item);
     },
   };
 }

@@ -8,6 +8,8 @@ import type {
   ContextUpdateEvent,
   ContextWriteResult,
   MemberReceipt,
+  PresenceEntry,
+  PresenceEvent,
   PrincipalKind,
   ReceiptEvent,
   ReceiptResult,
@@ -45,6 +47,8 @@ export type JoinSessionResult = {
   hasMore?: boolean;
   /** Every member's watermarks, this node's unflushed receipts included. */
   receipts: MemberReceipt[];
+  /** Who is online in the session now, the joiner included. */
+  presence: PresenceEntry[];
 };
 export type LeaveSessionResult = { sessionId: string };
 export type SyncResult = {
@@ -83,6 +87,7 @@ export type ServerToClientEvents = {
   "session:head": (head: SessionHead) => void;
   typing: (event: TypingEvent) => void;
   receipt: (event: ReceiptEvent) => void;
+  presence: (event: PresenceEvent) => void;
   "session:added": (event: SessionAddedEvent) => void;
   "session:removed": (event: SessionRemovedEvent) => void;
   "member:added": (event: MemberEvent) => void;

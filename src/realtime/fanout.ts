@@ -21,6 +21,8 @@ export function createFanout(
   logger: Logger,
   /** Receipts from any node, so this node's answers include them. */
   onReceipt?: (event: ReceiptEvent) => void,
+  /** Presence items from other nodes (presence.ts). */
+  onPresence?: (items: NonNullable<FanoutBatch["presence"]>) => void,
 ): Fanout {
   /** This node's sockets in a session's room, except the sending socket when there is one. */
   const localRoom = (nsp: GatewayNamespace, sessionId: string, exceptSocketId?: string) => {
@@ -54,6 +56,7 @@ export function createFanout(
       // The member's own sockets too: another tab or device of theirs learns what was read.
       for (const nsp of namespaces) localRoom(nsp, receipt.sessionId).emit("receipt", receipt);
     }
+    if (batch.presence) onPresence?.(batch.presence);
     for (const change of batch.members ?? []) {
       const { member } = change;
       for (const nsp of namespaces) {

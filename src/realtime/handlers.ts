@@ -20,6 +20,7 @@ import {
   TypingPayload,
 } from "../protocol/index.js";
 import { type AckDeps, defineEvent, type EventRunner } from "./ack.js";
+import type { PresenceTracker } from "./presence.js";
 import { queueRead } from "./read-queue.js";
 import type { TypingRelay } from "./typing.js";
 
@@ -33,9 +34,10 @@ export function createHandlers(
     typing: TypingRelay;
     /** What this node's sockets know of each session's head (receipts need no read up to it). */
     heads: () => Fanout["heads"];
+    presence: PresenceTracker;
   },
 ): Map<ClientEventName, EventRunner> {
-  const { messaging, metrics, typing } = deps;
+  const { messaging, metrics, typing, presence } = deps;
   const handlers = new Map<ClientEventName, EventRunner>();
 
   handlers.set(
@@ -60,7 +62,17 @@ export function createHandlers(
         }
         const receipts = await messaging.sessionReceipts(sessionId);
         deps.heads().seen(sessionId, access.headSeq);
-        if (lastSeq === undefined) return { sessionId, headSeq: access.headSeq, receipts };
+        presence.joined(socket, sessionId);
+        // The list is read as the ack leaves, so a `presence` event this socket got before the
+        // ack is in it, and every later change arrives after it.
+        if (lastSeq === undefined) {
+          return {
+            sessionId,
+            headSeq: access.headSeq,
+            receipts,
+            presence: presence.list(sessionId),
+          };
+        }
         const page = await queueRead(socket, () =>
           messaging.readMessages(socket.data.principal, sessionId, lastSeq, JOIN_CATCH_UP_LIMIT),
         );
@@ -71,6 +83,7 @@ export function createHandlers(
           messages: page.messages,
           hasMore: page.hasMore,
           receipts,
+          presence: presence.list(sessionId),
         };
       },
     ),
