@@ -3,38 +3,23 @@
  * is online, and everyone's receipt watermarks. The wire shapes are CONTRACT-R2's: names come
  * from `memberDetails`, member and presence events; a principal nobody has named is shown by id.
  */
-import type { MemberEvent, PrincipalKind } from "../protocol/index.js";
+import type {
+  MemberDetail,
+  MemberEvent,
+  MemberReceipt,
+  PresenceEntry,
+  PresenceEvent,
+  PrincipalKind,
+  ReceiptEvent,
+} from "../protocol/index.js";
 
-/** `memberDetails` item of a session (same order as `members`). */
-export interface MemberDetail {
-  principalId: string;
-  kind: PrincipalKind | null;
-  name: string;
-}
-/** `presence` event. */
-export interface PresenceChange {
-  sessionId: string;
-  principalId: string;
-  kind: PrincipalKind;
-  name: string;
-  state: "online" | "offline";
-  at: number;
-}
-/** An item of the join ack's `presence`. */
-export interface PresentMember {
-  principalId: string;
-  kind: PrincipalKind;
-  name: string;
-  since: number;
-}
-/** A member's watermarks, as in the join ack's or the session's `receipts`. */
-export interface MemberReceipt {
-  principalId: string;
-  delivered: number;
-  read: number;
-}
-/** `receipt` event. */
-export type ReceiptChange = MemberReceipt & { sessionId: string };
+export type {
+  MemberDetail,
+  MemberReceipt,
+  PresenceEntry as PresentMember,
+  PresenceEvent as PresenceChange,
+  ReceiptEvent as ReceiptChange,
+};
 
 export interface Person {
   principalId: string;
@@ -60,11 +45,11 @@ export type PeopleAction =
     }
   | { type: "memberAdded"; event: MemberEvent }
   | { type: "memberRemoved"; event: MemberEvent }
-  | { type: "online"; sessionId: string; present: PresentMember[] }
-  | { type: "presence"; event: PresenceChange }
+  | { type: "online"; sessionId: string; present: PresenceEntry[] }
+  | { type: "presence"; event: PresenceEvent }
   | { type: "disconnected" }
   | { type: "receipts"; sessionId: string; receipts: MemberReceipt[] }
-  | { type: "receipt"; event: ReceiptChange };
+  | { type: "receipt"; event: ReceiptEvent };
 
 export function initialPeopleState(sessionId: string): PeopleState {
   return { sessionId, members: [], known: new Map(), online: new Set(), receipts: new Map() };

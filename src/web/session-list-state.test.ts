@@ -13,6 +13,8 @@ const listed = (id: string, headSeq = 0, extra: Partial<ListedSession> = {}): Li
   members: ["me", "bob"],
   headSeq,
   lastMessageAt: headSeq > 0 ? headSeq * 1000 : null,
+  read: 0,
+  unread: 0,
   ...extra,
 });
 

@@ -5,8 +5,8 @@
  */
 import type { Session, SessionSummary, StoredMessage } from "../protocol/index.js";
 
-/** A list item as the gateway sends it; `read`/`unread` once receipts exist (CONTRACT-R2). */
-export type ListedSession = SessionSummary & { read?: number; unread?: number };
+/** A list item as `GET /v1/sessions` sends it. */
+export type ListedSession = SessionSummary;
 
 export interface SessionListItem {
   id: string;
