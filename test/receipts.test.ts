@@ -83,6 +83,25 @@ describe("receipt", () => {
     expect(atAlice).toEqual([event]);
   });
 
+  it("coalesces one member's broadcasts: the first at once, the rest once a second later", async () => {
+    const session = await createSession(node, "alice", ["bot"]);
+    await send(node, "bot", session.id, 5);
+    const alice = await connectUser(node, "alice");
+    const bot = await connectAgent(node, "bot");
+    for (const socket of [alice, bot])
+      await call(socket, "join_session", { sessionId: session.id });
+    const atBot = receiptsSeen(bot);
+    const started = Date.now();
+    for (let seq = 1; seq <= 5; seq++) {
+      await call(alice, "receipt", { sessionId: session.id, seq, kind: "read" });
+    }
+    await waitFor(() => atBot.some((e) => e.read === 5), 3_000, "the coalesced broadcast");
+    const waited = Date.now() - started;
+    await flushed(bot);
+    expect(atBot.map((e) => e.read)).toEqual([1, 5]);
+    expect(waited).toBeGreaterThanOrEqual(900);
+  });
+
   it("refuses a non-member, an unknown session and a seq past the head, and changes nothing", async () => {
     const session = await createSession(node, "alice", ["bot"]);
     await send(node, "bot", session.id, 2);
@@ -182,6 +201,41 @@ describe("receipt", () => {
     expect(after.rows - before.rows).toBeLessThanOrEqual(flushes);
     expect(after.statements - before.statements).toBeLessThanOrEqual(flushes);
     expect(await stored(node, session.id, "alice")).toEqual({ delivered: 10, read: 10 });
+  });
+
+  it("needs no database read for a joined socket's receipts up to what the node has delivered", async () => {
+    const session = await createSession(node, "alice", ["bot"]);
+    await send(node, "bot", session.id, 2);
+    const alice = await connectUser(node, "alice");
+    await call(alice, "join_session", { sessionId: session.id });
+    const live = new Promise((resolve) => alice.once("message", resolve));
+    await send(node, "bot", session.id, 1);
+    await live;
+    const { pool } = node.gateway.database;
+    const query = pool.query.bind(pool);
+    let reads = 0;
+    pool.query = ((config: unknown, ...rest: unknown[]) => {
+      if ((config as { name?: string })?.name === "tkr_receipt_member_state") reads++;
+      return (query as (...args: unknown[]) => unknown)(config, ...rest);
+    }) as typeof pool.query;
+    try {
+      for (let seq = 1; seq <= 3; seq++) {
+        for (const kind of ["delivered", "read"]) {
+          expect(await call(alice, "receipt", { sessionId: session.id, seq, kind })).toMatchObject({
+            status: "success",
+            delivered: seq,
+          });
+        }
+      }
+      expect(reads).toBe(0);
+      // Past what the node knows: the table decides (and refuses).
+      expect(
+        await call(alice, "receipt", { sessionId: session.id, seq: 4, kind: "read" }),
+      ).toMatchObject({ code: "INVALID_PAYLOAD" });
+      expect(reads).toBe(1);
+    } finally {
+      pool.query = query;
+    }
   });
 
   it("coalesces many members into one statement per flush", async () => {

@@ -35,6 +35,8 @@ import type { Principal } from "./types.js";
 const FLUSH_CHUNK = 5_000;
 /** A member nobody reported for this long is forgotten (read again from the table when needed). */
 const IDLE_MS = 5 * 60_000;
+/** How often idle members are looked for. */
+const EVICT_EVERY_MS = 30_000;
 
 /**
  * What the transport already knows, so a receipt needs no database read: the caller's socket is
@@ -188,9 +190,16 @@ export function createReceiptLedger(options: ReceiptLedgerOptions): ReceiptLedge
         return;
       }
     }
-    const idleBefore = Date.now() - IDLE_MS;
+  }
+
+  let evictedAt = Date.now();
+  /** Forgets members idle for a while (joins seed every member of a session). */
+  function evictIdle() {
+    const now = Date.now();
+    if (now - evictedAt < EVICT_EVERY_MS) return;
+    evictedAt = now;
     for (const [key, entry] of known) {
-      if (entry.usedAt < idleBefore && !dirty.has(entry) && !entry.trailing) known.delete(key);
+      if (entry.usedAt < now - IDLE_MS && !dirty.has(entry) && !entry.trailing) known.delete(key);
     }
   }
 
@@ -206,7 +215,9 @@ export function createReceiptLedger(options: ReceiptLedgerOptions): ReceiptLedge
     options.mode === "coalesce"
       ? setInterval(() => {
           // A flush still running (slow database) is not doubled: its members wait for the next.
-          if (!flushing && dirty.size > 0) void flush();
+          if (flushing) return;
+          if (dirty.size > 0) void flush();
+          evictIdle();
         }, options.flushMs ?? 1_000)
       : undefined;
   timer?.unref();
