@@ -6,8 +6,6 @@ import { useEffect, useRef, useState } from "react";
 import type { GatewayClient } from "../sdk/index.js";
 import { nextReadMark } from "./read-mark.js";
 
-type ReadClient = { markRead?(sessionId: string, seq: number): unknown };
-
 export function useMarkRead(
   client: GatewayClient | undefined,
   sessionId: string,
@@ -26,8 +24,6 @@ export function useMarkRead(
     const seq = nextReadMark(marked.current, newestSeq, visible);
     if (!client || seq === undefined) return;
     marked.current = seq;
-    Promise.resolve((client as ReadClient).markRead?.(sessionId, seq)).catch(() => {
-      // Best effort: the next newer message or a revisit reports again.
-    });
+    client.markRead(sessionId, seq);
   }, [client, sessionId, newestSeq, visible]);
 }

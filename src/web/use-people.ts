@@ -13,13 +13,11 @@ import {
   type PresenceChange,
   type PresentMember,
   peopleReducer,
-  type ReceiptChange,
 } from "./people-state.js";
 
-/** What the SDK tells of people beyond members (presence and receipts, CONTRACT-R2). */
+/** What the SDK tells of presence (CONTRACT-R2). */
 type PeopleEvents = {
   presence: (event: PresenceChange) => void;
-  receipt: (event: ReceiptChange) => void;
   presenceList: (event: { sessionId: string; present: PresentMember[] }) => void;
 };
 type PeopleOn = <E extends keyof PeopleEvents>(event: E, listener: PeopleEvents[E]) => () => void;
@@ -59,7 +57,7 @@ export function usePeople(
       on("presenceList", ({ sessionId: id, present }) =>
         dispatch({ type: "online", sessionId: id, present }),
       ),
-      on("receipt", (event) => dispatch({ type: "receipt", event })),
+      client.on("receipt", (event) => dispatch({ type: "receipt", event })),
     ];
     return () => {
       for (const off of offs) off();

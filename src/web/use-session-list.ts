@@ -95,6 +95,12 @@ export function useSessionList(options: SessionListOptions): SessionList {
           dispatch({ type: "read", sessionId: message.sessionId, seq: message.seq });
         }
       }),
+      // This user read on another tab or device: the count there is the count here.
+      client.on("receipt", (event) => {
+        if (event.principalId === selfId) {
+          dispatch({ type: "read", sessionId: event.sessionId, seq: event.read });
+        }
+      }),
       client.on("sessionAdded", ({ session }) => {
         dispatch({ type: "added", session });
         follow.current([session]);
