@@ -12,6 +12,7 @@ import { TypingIndicator } from "./typing-indicator.js";
 import { useChatSession } from "./use-chat-session.js";
 import { useMarkRead } from "./use-mark-read.js";
 import { usePeople } from "./use-people.js";
+import { useRemoved } from "./use-removed.js";
 import { useTyping } from "./use-typing.js";
 
 export interface ChatViewProps {
@@ -30,6 +31,7 @@ export function ChatView(props: ChatViewProps) {
   const typing = useTyping(props.client, sessionId, selfId);
   const who = usePeople(props.client, sessionId, chat.session);
   useMarkRead(props.client, sessionId, chat.state.messages.at(-1)?.seq);
+  const removed = useRemoved(props.client, sessionId);
   const { client } = props;
   const setTyping = useCallback(
     (active: boolean) => client?.setTyping(sessionId, active),
@@ -54,14 +56,15 @@ export function ChatView(props: ChatViewProps) {
     }
   }
 
-  if (chat.error) {
+  const error = removed ? "FORBIDDEN: you were removed from this session" : chat.error;
+  if (error) {
     return (
       <section className="card narrow" aria-labelledby="open-error-title">
         <h1 id="open-error-title">Cannot open this session</h1>
         <p className="error" role="alert">
-          {chat.error}
+          {error}
         </p>
-        {chat.error.startsWith("FORBIDDEN") ? (
+        {error.startsWith("FORBIDDEN") ? (
           <p>
             Ask a member to add your id <code>{selfId}</code>.
           </p>
