@@ -16,7 +16,7 @@ import { runMigrations } from "./db/migrate.js";
 import { createHttpApp } from "./http/app.js";
 import { createHttpRateLimiter } from "./http/rate-limit.js";
 import { serveFolder } from "./http/static.js";
-import { createMessaging, type Messaging } from "./messaging/index.js";
+import { createMessaging, type Messaging, type Principal } from "./messaging/index.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metrics-server.js";
@@ -88,10 +88,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger.warn(
       "AUTH_JWT_SECRET is not set: dev tokens are signed with a random per-process secret",
     );
+  const principals = createPrincipalRegistry({ pool: database.pool });
   const tokens = withPrincipalRegistry(
     createTokenVerifier({ secret, allowNoExpiry: config.devTokens }),
-    createPrincipalRegistry({ pool: database.pool }),
+    principals,
   );
+  // Live broadcasts name principals from this node's cache: a rename seen here shows at once.
+  const nameOf = (p: Principal) => principals.nameOf(p.id) ?? p.name ?? p.id;
   const messaging = createMessaging({
     db: database.db,
     maxContentBytes: config.maxContentBytes,
@@ -106,6 +109,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         metrics.receiptWrites.inc({ unit: "rows" }, rows);
       },
     },
+    nameOf,
   });
 
   let realtime: RealtimeServer | undefined;
@@ -180,6 +184,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     headIntervalMs: config.clusterHeadIntervalMs,
     typingTimeoutMs: config.typingTimeoutMs,
     presenceNodeTimeoutMs: config.presenceNodeTimeoutMs,
+    nameOf,
     rateLimitPerSecond: config.socketRateLimit,
     rateLimitBurst: config.socketRateLimit * 2,
     maxBufferedBytes: config.socketMaxBufferBytes,

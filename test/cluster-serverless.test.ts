@@ -200,6 +200,11 @@ describe("serverless app", () => {
             title: null,
             members: ["alice", "fn-agent", "dana"],
             headSeq: 0,
+            memberDetails: [
+              { principalId: "alice", kind: "user", name: "alice" },
+              { principalId: "fn-agent", kind: "agent", name: "fn-agent" },
+              { principalId: "dana", kind: "user", name: "dana" },
+            ],
           },
         },
       ],

@@ -168,6 +168,11 @@ describe("HTTP API: the documented flow", () => {
       title: "Planning",
       members: ["alice", "agent-1"],
       headSeq: 0,
+      // This app verifies tokens without recording principals: nobody has been seen.
+      memberDetails: [
+        { principalId: "alice", kind: null, name: "alice" },
+        { principalId: "agent-1", kind: null, name: "agent-1" },
+      ],
     });
     const fetched = await call<Session>(app, "GET", "/v1/sessions/flow-create", {
       token: await tokenFor(bot),
@@ -257,6 +262,7 @@ describe("HTTP API: the documented flow", () => {
           seq: 1,
           senderId: "agent-1",
           senderKind: "agent",
+          senderName: "agent-1",
           content: "**done**",
           type: "markdown",
           receiverId: "alice",

@@ -76,7 +76,16 @@ describe("live membership", () => {
       await http(a, "POST", `/v1/sessions/${session.id}/members`, { principalId: "bob" }),
     ).toBe(201);
     expect(await added).toEqual({
-      session: { id: session.id, title: "team", members: ["alice", "bob"], headSeq: 0 },
+      session: {
+        id: session.id,
+        title: "team",
+        members: ["alice", "bob"],
+        headSeq: 0,
+        memberDetails: [
+          { principalId: "alice", kind: "user", name: "alice" },
+          { principalId: "bob", kind: "user", name: "bob" },
+        ],
+      },
     });
     expect(await memberAdded).toEqual({
       sessionId: session.id,

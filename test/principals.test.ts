@@ -3,6 +3,7 @@
  * is refused with AUTH_INVALID on every surface, and the display name follows the newest token.
  */
 import { describe, expect, it } from "vitest";
+import { createPrincipalRegistry } from "../src/auth/principals.js";
 import { createServerlessApp } from "../src/serverless/index.js";
 import { sharedGateway } from "./helpers/fixture.js";
 import { connect, TEST_SECRET } from "./helpers/gateway.js";
@@ -89,6 +90,20 @@ describe("principals", () => {
     // A token without a name says nothing about it.
     await api("/v1/sessions/none", await sign("dana", "user"));
     expect(await row("dana")).toEqual({ kind: "user", name: "Dana B." });
+  });
+
+  it("takes a token's name again when another node recorded a newer one meanwhile", async () => {
+    const pool = node.db.pool;
+    const nodeX = createPrincipalRegistry({ pool, nameRecheckMs: 0 });
+    const nodeY = createPrincipalRegistry({ pool });
+    expect(await nodeX.admit({ id: "gail", kind: "user", name: "Gail" })).toBe("Gail");
+    expect(await nodeY.admit({ id: "gail", kind: "user", name: "Gail B." })).toBe("Gail B.");
+    // Node X remembers "Gail", but the newest token says "Gail" after "Gail B.": it wins.
+    expect(await nodeX.admit({ id: "gail", kind: "user", name: "Gail" })).toBe("Gail");
+    expect(await row("gail")).toEqual({ kind: "user", name: "Gail" });
+    expect(nodeX.nameOf("gail")).toBe("Gail");
+    // Node Y still goes by what it remembers: a token without a name costs no query.
+    expect(await nodeY.admit({ id: "gail", kind: "user" })).toBe("Gail B.");
   });
 
   it("asks the database once per principal per node", async () => {

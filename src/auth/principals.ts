@@ -2,7 +2,10 @@
  * Identity is (kind, sub): the first token seen for a `sub` records its kind in `principals`, and a
  * later token of the other kind for that `sub` is refused (PROTOCOL.md section 2). Each node keeps
  * what it has seen in memory, so the database is asked once per principal per node, and again
- * only when a token brings a new display name.
+ * when a token brings a display name other than the remembered one, or the same one after
+ * `NAME_RECHECK_MS` (another node may have recorded a newer name meanwhile, which this token's
+ * name must replace). The remembered names are the node's principal cache: live broadcasts name
+ * their sender from it, with no query per message.
  */
 import type pg from "pg";
 import { withDb } from "../messaging/db-errors.js";
@@ -11,20 +14,34 @@ import { GatewayError, type PrincipalKind } from "../protocol/index.js";
 import type { TokenVerifier } from "./tokens.js";
 
 export interface PrincipalRegistry {
-  /** Records a first-seen principal or a new name; throws AUTH_INVALID on a kind mismatch. */
-  admit(principal: Principal): Promise<void>;
+  /**
+   * Records a first-seen principal or a new name and answers the principal's display name as
+   * recorded; throws AUTH_INVALID on a kind mismatch.
+   */
+  admit(principal: Principal): Promise<string>;
+  /** The display name this node last knew for `id`, without a query. */
+  nameOf(id: string): string | undefined;
 }
+
+/** How long a remembered name spares a token carrying that same name a database round trip. */
+export const NAME_RECHECK_MS = 30_000;
 
 export interface PrincipalRegistryOptions {
   /** Only `query` is used, so an edge runtime can route it to the request's own pool. */
   pool: Pick<pg.Pool, "query">;
   /** Principals remembered per node; the oldest are forgotten past this. Default 100,000. */
   maxCached?: number;
+  /** How long a remembered name spares a token with that name a query. Default `NAME_RECHECK_MS`. */
+  nameRecheckMs?: number;
 }
 
 interface Known {
   kind: PrincipalKind;
   name: string;
+}
+
+interface Remembered extends Known {
+  checkedAt: number;
 }
 
 // Inserts, or renames a principal of the same kind. No row back: the id is another kind's, or the
@@ -37,12 +54,13 @@ returning kind, name`;
 
 export function createPrincipalRegistry(options: PrincipalRegistryOptions): PrincipalRegistry {
   const maxCached = options.maxCached ?? 100_000;
-  const known = new Map<string, Known>();
+  const recheckMs = options.nameRecheckMs ?? NAME_RECHECK_MS;
+  const known = new Map<string, Remembered>();
   const pending = new Map<string, Promise<Known>>();
 
   function remember(id: string, entry: Known) {
     known.delete(id);
-    known.set(id, entry);
+    known.set(id, { kind: entry.kind, name: entry.name, checkedAt: Date.now() });
     if (known.size > maxCached) known.delete(known.keys().next().value as string);
   }
 
@@ -77,7 +95,12 @@ export function createPrincipalRegistry(options: PrincipalRegistryOptions): Prin
       const cached = known.get(principal.id);
       if (cached) {
         if (cached.kind !== principal.kind) throw mismatch(principal, cached.kind);
-        if (principal.name === undefined || principal.name === cached.name) return;
+        if (
+          principal.name === undefined ||
+          (principal.name === cached.name && Date.now() - cached.checkedAt < recheckMs)
+        ) {
+          return cached.name;
+        }
       }
       // One query per id at a time: a burst of first connects shares it.
       const key = `${principal.id}\u0000${principal.kind}\u0000${principal.name ?? ""}`;
@@ -89,11 +112,16 @@ export function createPrincipalRegistry(options: PrincipalRegistryOptions): Prin
       const entry = await inflight;
       remember(principal.id, entry);
       if (entry.kind !== principal.kind) throw mismatch(principal, entry.kind);
+      return entry.name;
     },
+    nameOf: (id) => known.get(id)?.name,
   };
 }
 
-/** A verifier that also admits each verified principal through `registry`. */
+/**
+ * A verifier that also admits each verified principal through `registry`; the principal it
+ * answers carries the recorded display name (a token without `name` keeps an earlier one).
+ */
 export function withPrincipalRegistry(
   tokens: TokenVerifier,
   registry: PrincipalRegistry,
@@ -101,7 +129,7 @@ export function withPrincipalRegistry(
   return {
     async verify(raw) {
       const verified = await tokens.verify(raw);
-      await registry.admit(verified.principal);
+      verified.principal.name = await registry.admit(verified.principal);
       return verified;
     },
     sign: (claims, expiresInSeconds) => tokens.sign(claims, expiresInSeconds),

@@ -60,6 +60,7 @@ export function message(sessionId: string, seq: number, content = "hi"): StoredM
     content,
     type: "text",
     senderId: "bot",
+    senderName: "bot",
     senderKind: "agent",
     createdAt: 1,
     timestamp: 1,

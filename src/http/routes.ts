@@ -28,7 +28,7 @@ import {
   PutContextRequest,
   ReceiptRequest,
   ReceiptResult,
-  Session,
+  SessionDetail,
   SessionList,
 } from "../protocol/index.js";
 import { defineRoute, type RouteRegistry } from "./api-route.js";
@@ -131,7 +131,7 @@ export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<
       path: "/sessions",
       summary: "Create a session; the caller becomes a member",
       body: CreateSessionRequest,
-      responses: { 201: { description: "created", schema: Session } },
+      responses: { 201: { description: "created", schema: SessionDetail } },
       handler: async (c, { body }) =>
         c.json(await messaging.createSession(c.get("principal"), body), 201),
     }),
@@ -143,7 +143,7 @@ export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<
       path: "/sessions/:id",
       summary: "A session with its members and head seq",
       params: { id: sessionId },
-      responses: { 200: { description: "session", schema: Session } },
+      responses: { 200: { description: "session", schema: SessionDetail } },
       handler: async (c, { params }) =>
         c.json(await messaging.getSession(c.get("principal"), params.id)),
     }),

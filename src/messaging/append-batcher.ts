@@ -199,7 +199,7 @@ export function createAppendBatcher(pool: pg.Pool): AppendBatcher {
           ok: true,
           value: {
             result: { id: p.input.id, seq: row.seq, createdAt: row.created_at, duplicate: false },
-            message: toStoredMessage(p.input, p.caller.id, p.caller.kind, row.seq, row.created_at),
+            message: toStoredMessage(p.input, p.caller, row.seq, row.created_at),
           },
         });
       } else if (

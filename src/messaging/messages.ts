@@ -108,7 +108,7 @@ export async function appendMessage(
     await requireMember(pool, input.sessionId, caller.id);
     throw new GatewayError("FORBIDDEN", `Not a member of session ${input.sessionId}`);
   }
-  const message = toStoredMessage(input, caller.id, caller.kind, row.seq, row.created_at);
+  const message = toStoredMessage(input, caller, row.seq, row.created_at);
   return {
     result: { id: input.id, seq: row.seq, createdAt: row.created_at, duplicate: false },
     message,
@@ -138,10 +138,10 @@ async function existingAppend(
   );
 }
 
+/** The message as broadcast; `sender.name` is the display name to carry (else its id). */
 export function toStoredMessage(
   input: MessageInput,
-  senderId: string,
-  senderKind: PrincipalKind,
+  sender: Principal,
   seq: number,
   createdAt: number,
 ): StoredMessage {
@@ -149,8 +149,9 @@ export function toStoredMessage(
     id: input.id,
     sessionId: input.sessionId,
     seq,
-    senderId,
-    senderKind,
+    senderId: sender.id,
+    senderKind: sender.kind,
+    senderName: sender.name ?? sender.id,
     content: input.content,
     type: input.type,
     timestamp: input.timestamp ?? createdAt,
@@ -170,6 +171,7 @@ type MessageRow = {
   id: string;
   sender_id: string;
   sender_kind: PrincipalKind;
+  sender_name: string;
   type: MessageType;
   content: string;
   receiver_id: string | null;
@@ -187,6 +189,7 @@ function rowToMessage(row: MessageRow): StoredMessage {
     seq: row.seq,
     senderId: row.sender_id,
     senderKind: row.sender_kind,
+    senderName: row.sender_name,
     content: row.content,
     type: row.type,
     timestamp: row.client_timestamp ?? row.created_at,
@@ -218,7 +221,8 @@ const COST = "octet_length(content) + coalesce(octet_length(metadata::text), 0) 
  * within the byte budget `$4`, summed from `$2`, so a page of large messages is never loaded
  * whole and the budget keeps the messages nearest to `$2`. The row that crosses the budget comes
  * back too (`takePage` keeps it only as a page's first message), and `total` counts the seqs
- * looked at, so the caller knows whether the page was cut.
+ * looked at, so the caller knows whether the page was cut. Each sender's name is its current one,
+ * by the `principals` key (one lookup per row of the page, never a query per message).
  */
 function pageSql(direction: "after" | "before"): string {
   const [cmp, order] = direction === "after" ? [">", "asc"] : ["<", "desc"];
@@ -230,11 +234,13 @@ with weights as (
   select seq, cost, sum(cost) over (order by seq ${order} rows unbounded preceding) - cost as before
   from weights
 )
-select m.session_id, m.seq, m.id, m.sender_id, m.sender_kind, m.type, m.content, m.receiver_id,
+select m.session_id, m.seq, m.id, m.sender_id, m.sender_kind,
+  coalesce(p.name, m.sender_id) as sender_name, m.type, m.content, m.receiver_id,
   m.context_id, m.reply_to, m.metadata, m.client_timestamp,
   (extract(epoch from m.created_at) * 1000)::bigint as created_at,
   page.cost::int as cost, (select count(*) from page)::int as total
 from page join messages m on m.session_id = $1 and m.seq = page.seq
+left join principals p on p.id = m.sender_id
 where page.before <= $4
 order by m.seq ${order}`;
 }

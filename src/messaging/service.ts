@@ -15,7 +15,7 @@ import {
   type ReceiptEvent,
   type ReceiptPayload,
   type ReceiptResult,
-  type Session,
+  type SessionDetail,
   type SessionList,
 } from "../protocol/index.js";
 import { createAppendBatcher } from "./append-batcher.js";
@@ -62,6 +62,11 @@ export interface MessagingDeps {
     /** Called once per receipt write statement with its rows (metrics). */
     onWrite?: (rows: number) => void;
   };
+  /**
+   * The display name a live message carries for its sender, from the node's principal cache (no
+   * query per message). Default: the caller's own (`name`, else its id).
+   */
+  nameOf?: (principal: Principal) => string;
 }
 
 /** Where the call came from, so a broadcast can skip the sending socket. */
@@ -70,8 +75,8 @@ export interface Origin {
 }
 
 export interface Messaging {
-  createSession(caller: Principal, input: CreateSessionInput): Promise<Session>;
-  getSession(caller: Principal, sessionId: string): Promise<Session>;
+  createSession(caller: Principal, input: CreateSessionInput): Promise<SessionDetail>;
+  getSession(caller: Principal, sessionId: string): Promise<SessionDetail>;
   /** The caller's sessions, most recent activity first; `cursor` from the previous page. */
   listSessions(caller: Principal, limit: number, cursor?: string): Promise<SessionList>;
   addMember(caller: Principal, sessionId: string, principalId: string): Promise<void>;
@@ -182,7 +187,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     async sendMessage(caller, input, origin) {
       checkMessageRules(caller, input, deps.maxContentBytes);
       const started = performance.now();
-      const { result, message } = await batcher.append(caller, input);
+      const sender = deps.nameOf ? { ...caller, name: deps.nameOf(caller) } : caller;
+      const { result, message } = await batcher.append(sender, input);
       deps.onAppend?.((performance.now() - started) / 1000);
       if (message) publish("message", () => publisher.message(message, origin?.socketId));
       return result;

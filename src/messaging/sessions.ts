@@ -1,9 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type pg from "pg";
 import type { Db } from "../db/client.js";
 import { principals, sessionMembers, sessions } from "../db/schema.js";
-import { GatewayError, type MemberEvent, type Session } from "../protocol/index.js";
+import {
+  GatewayError,
+  type MemberDetail,
+  type MemberEvent,
+  type SessionDetail,
+} from "../protocol/index.js";
 import { constraintName, sqlState, withDb } from "./db-errors.js";
 import type { Principal } from "./types.js";
 
@@ -47,7 +52,7 @@ export async function createSession(
   db: Db,
   caller: Principal,
   input: CreateSessionInput,
-): Promise<Session> {
+): Promise<SessionDetail> {
   const id = input.id ?? randomUUID();
   const members = [...new Set([caller.id, ...(input.members ?? [])])];
   try {
@@ -65,19 +70,55 @@ export async function createSession(
     }
     throw err;
   }
-  return { id, title: input.title ?? null, members, headSeq: 0 };
+  const seen = await withDb(() =>
+    db
+      .select({ principalId: principals.id, kind: principals.kind, name: principals.name })
+      .from(principals)
+      .where(inArray(principals.id, members)),
+  );
+  const byId = new Map(seen.map((p) => [p.principalId, p]));
+  return {
+    id,
+    title: input.title ?? null,
+    members,
+    headSeq: 0,
+    memberDetails: members.map((principalId) => detail(principalId, byId.get(principalId))),
+  };
 }
 
-export async function getSession(db: Db, caller: Principal, sessionId: string): Promise<Session> {
+/** A member's kind and name as recorded; kind null and name = id when never seen with a token. */
+function detail(
+  principalId: string,
+  seen: { kind: MemberDetail["kind"]; name: string | null } | undefined,
+): MemberDetail {
+  return { principalId, kind: seen?.kind ?? null, name: seen?.name ?? principalId };
+}
+
+export async function getSession(
+  db: Db,
+  caller: Principal,
+  sessionId: string,
+): Promise<SessionDetail> {
   const { headSeq, title } = await requireMember(db.$client, sessionId, caller.id);
   const members = await withDb(() =>
     db
-      .select({ principalId: sessionMembers.principalId })
+      .select({
+        principalId: sessionMembers.principalId,
+        kind: principals.kind,
+        name: principals.name,
+      })
       .from(sessionMembers)
+      .leftJoin(principals, eq(principals.id, sessionMembers.principalId))
       .where(eq(sessionMembers.sessionId, sessionId))
       .orderBy(sessionMembers.addedAt, sessionMembers.principalId),
   );
-  return { id: sessionId, title, members: members.map((m) => m.principalId), headSeq };
+  return {
+    id: sessionId,
+    title,
+    members: members.map((m) => m.principalId),
+    headSeq,
+    memberDetails: members.map((m) => detail(m.principalId, m)),
+  };
 }
 
 /**

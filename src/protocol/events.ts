@@ -13,7 +13,7 @@ import type {
   PrincipalKind,
   ReceiptEvent,
   ReceiptResult,
-  Session,
+  SessionDetail,
   SessionHead,
   StoredMessage,
   TypingEvent,
@@ -27,12 +27,12 @@ export type MemberEvent = {
   name?: string;
 };
 /** `session:added`, to the added principal's own sockets: the session as `GET /v1/sessions/:id`. */
-export type SessionAddedEvent = { session: Session };
+export type SessionAddedEvent = { session: SessionDetail };
 /** `session:removed`, to the removed principal's own sockets. */
 export type SessionRemovedEvent = { sessionId: string };
 /** One membership change as it travels to every node; `session` only when added. */
 export type MembershipChange =
-  | { change: "added"; member: MemberEvent; session: Session }
+  | { change: "added"; member: MemberEvent; session: SessionDetail }
   | { change: "removed"; member: MemberEvent };
 
 export type AckError = { status: "error"; code: ErrorCode; message: string; retryable: boolean };

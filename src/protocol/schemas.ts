@@ -97,6 +97,8 @@ export const StoredMessage = z.object({
   seq: z.number().int().positive(),
   senderId: z.string(),
   senderKind: PrincipalKind,
+  /** The sender's display name: its token's `name`, else its id (PROTOCOL.md section 6). */
+  senderName: z.string(),
   content: z.string(),
   type: MessageType,
   receiverId: z.string().optional(),

@@ -10,7 +10,7 @@ import { Server } from "socket.io";
 import type { TokenVerifier } from "../auth/tokens.js";
 import { type Cluster, createCluster } from "../cluster/adapter.js";
 import { principalRoom } from "../cluster/rooms.js";
-import type { Messaging, Publisher } from "../messaging/index.js";
+import type { Messaging, Principal, Publisher } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { type ClientEventName, NAMESPACES, type NamespaceName } from "../protocol/index.js";
@@ -76,6 +76,8 @@ export interface RealtimeDeps {
   typingTimeoutMs?: number;
   /** Milliseconds after which a silent node's principals go offline (presence.ts). Default 20,000. */
   presenceNodeTimeoutMs?: number;
+  /** A principal's display name for presence. Default: its token's `name`, else its id. */
+  nameOf?: (principal: Principal) => string;
 }
 
 export interface RealtimeServer {
@@ -171,7 +173,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     nodeId: deps.nodeId,
     namespaces,
     fanout: () => fanout,
-    nameOf: (socket) => socket.data.principal.name ?? socket.data.principal.id,
+    nameOf: ({ data: { principal } }) => deps.nameOf?.(principal) ?? principal.name ?? principal.id,
     ...(deps.presenceNodeTimeoutMs ? { timeoutMs: deps.presenceNodeTimeoutMs } : {}),
   });
   for (const nsp of namespaces) {

@@ -20,6 +20,8 @@ import type {
   ContextWriteResult,
   MemberReceipt,
   MessageInput,
+  PresenceEntry,
+  PresenceEvent,
   ReceiptEvent,
   StoredMessage,
   TypingEvent,
@@ -30,6 +32,7 @@ import { ClientClosedError, type ClientError } from "./errors.js";
 import { newMessageId } from "./ids.js";
 import { type GatewayClientOptions, resolveOptions } from "./options.js";
 import { Outbox } from "./outbox.js";
+import { PresenceBook } from "./presence.js";
 import { Receipts } from "./receipts.js";
 import { Receiver } from "./receiver.js";
 import { Sender } from "./sender.js";
@@ -64,6 +67,11 @@ export type ClientEvents = {
    * so no timer is needed here.
    */
   typing: (event: TypingEvent) => void;
+  /**
+   * A principal came online (a socket of it joined the session, on any node) or went offline in
+   * a joined session; `client.presence(sessionId)` is already updated when this fires.
+   */
+  presence: (event: PresenceEvent) => void;
   /** This principal was added to a session (by anyone, on any node); join it to follow it. */
   sessionAdded: (event: SessionAddedEvent) => void;
   /** This principal was removed from a session; the client stops following it. */
@@ -101,6 +109,11 @@ export interface GatewayClient {
   leaveSession(sessionId: string): Promise<void>;
   /** Ids of the joined sessions. */
   sessions(): string[];
+  /**
+   * Who is online in a joined session, this client included: the last join's list with the
+   * `presence` events since. Empty for a session not joined (yet).
+   */
+  presence(sessionId: string): PresenceEntry[];
   /**
    * Queues a message and resolves with its ack. Survives disconnects: the message waits in the
    * outbox and is resent with the same id until the server stores it (resolves, once) or refuses
@@ -167,6 +180,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     },
   });
 
+  const online = new PresenceBook();
+
   const receiver = new Receiver({
     deliver: (message) => {
       events.emit("message", message);
@@ -199,12 +214,17 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       // The server has already taken the socket out of the room; forget the session so a
       // reconnect does not try to rejoin it.
       sessions.leave(event.sessionId).catch(() => {});
+      online.forget(event.sessionId);
       events.emit("sessionRemoved", event);
     },
     memberAdded: (event) => events.emit("memberAdded", event),
     memberRemoved: (event) => events.emit("memberRemoved", event),
     typing: (event) => events.emit("typing", event),
     receipt: (event) => receipts.event(event),
+    presence: (event) => {
+      online.apply(event);
+      events.emit("presence", event);
+    },
   });
 
   const receipts = new Receipts({
@@ -231,6 +251,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     receiver,
     retry,
     onContext: (context) => events.emit("context", context),
+    onPresence: (sessionId, entries) => online.replace(sessionId, entries),
     onError: emitError,
     onJoined: (result) => receipts.joined(result.sessionId, result.receipts),
     onLeft: (sessionId) => receipts.forget(sessionId),
@@ -276,6 +297,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       seq: result.seq,
       senderId: principalId,
       senderKind,
+      // The join's list names this principal as the server does.
+      senderName: online.get(message.sessionId, principalId)?.name ?? principalId,
       timestamp: message.timestamp ?? result.createdAt,
       createdAt: result.createdAt,
       status: "sent",
@@ -324,8 +347,12 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       if (closing) return Promise.reject(new ClientClosedError("The client is closed"));
       return sessions.join(sessionId, joinOptions?.lastSeq);
     },
-    leaveSession: (sessionId) => sessions.leave(sessionId),
+    leaveSession: (sessionId) => {
+      online.forget(sessionId);
+      return sessions.leave(sessionId);
+    },
     sessions: () => sessions.ids(),
+    presence: (sessionId) => online.list(sessionId),
     send(input) {
       if (closing) return Promise.reject(new ClientClosedError("The client is closed"));
       if (connection.failure) return Promise.reject(connection.failure);

@@ -64,6 +64,8 @@ export interface ConnectionHooks {
   head: ServerToClientEvents["session:head"];
   typing: ServerToClientEvents["typing"];
   receipt?: ServerToClientEvents["receipt"];
+  /** A principal came online or went offline in a joined session. */
+  presence?: ServerToClientEvents["presence"];
   /** This principal was added to a session, or removed from one (on any node). */
   sessionAdded?: ServerToClientEvents["session:added"];
   sessionRemoved?: ServerToClientEvents["session:removed"];
@@ -163,6 +165,7 @@ export class Connection {
     socket.on("session:head", (head) => this.hooks.head(head));
     socket.on("typing", (event) => this.hooks.typing(event));
     socket.on("receipt", (event) => this.hooks.receipt?.(event));
+    socket.on("presence", (event) => this.hooks.presence?.(event));
     socket.on("session:added", (event) => this.hooks.sessionAdded?.(event));
     socket.on("session:removed", (event) => this.hooks.sessionRemoved?.(event));
     socket.on("member:added", (event) => this.hooks.memberAdded?.(event));

@@ -13,6 +13,8 @@ export type {
   MemberReceipt,
   MessageInput,
   MessageType,
+  PresenceEntry,
+  PresenceEvent,
   ReceiptEvent,
   ReceiptKind,
   ReceiptResult,

@@ -9,6 +9,7 @@ function msg(seq: number, sessionId = "s"): StoredMessage {
     sessionId,
     seq,
     senderId: "a",
+    senderName: "a",
     senderKind: "agent",
     content: String(seq),
     type: "text",

@@ -6,7 +6,7 @@
  * last one seen arrives, live or from a refresh.
  */
 import type { JoinSessionResult } from "../protocol/events.js";
-import type { Context } from "../protocol/schemas.js";
+import type { Context, PresenceEntry } from "../protocol/schemas.js";
 import { Backoff, sleep } from "./backoff.js";
 import type { Connection } from "./connection.js";
 import { ClientClosedError, GatewayNetworkError, isRetryable } from "./errors.js";
@@ -23,6 +23,8 @@ export interface SessionsOptions {
   receiver: Receiver;
   retry: { delayMs: number; maxDelayMs: number; jitter: number };
   onContext(context: Context): void;
+  /** Who is online, from each (re)join's ack. */
+  onPresence?(sessionId: string, entries: PresenceEntry[]): void;
   onError(error: unknown): void;
   /** Every successful join and rejoin, with the server's answer. */
   onJoined?(result: JoinSessionResult): void;
@@ -135,6 +137,8 @@ export class Sessions {
     }
     if (this.joined.get(state.sessionId) !== state) return;
     state.backoff.reset();
+    // A server older than presence sends no list.
+    this.options.onPresence?.(state.sessionId, result.presence ?? []);
     if (lastSeq === undefined) {
       receiver.setStart(state.sessionId, result.headSeq);
     } else {

@@ -11,6 +11,7 @@ function message(seq: number, content = "hi"): StoredMessage {
     content,
     type: "text",
     senderId: "bot",
+    senderName: "bot",
     senderKind: "agent",
     createdAt: 1,
     timestamp: 1,

@@ -14,6 +14,7 @@ const stored = (seq: number, id = `m${seq}`, sessionId = "s1"): StoredMessage =>
   seq,
   senderId: "bot",
   senderKind: "agent",
+  senderName: "bot",
   content: `message ${seq}`,
   type: "text",
   timestamp: seq,

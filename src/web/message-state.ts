@@ -63,6 +63,8 @@ export function messageReducer(state: MessageState, action: MessageAction): Mess
         seq: action.seq,
         senderId: pending.senderId,
         senderKind: "user",
+        // The web UI shows its own messages by id; h12-web may pass the signed-in name here.
+        senderName: pending.senderId,
         content: pending.content,
         type: pending.type,
         timestamp: pending.createdAt,
