@@ -29,7 +29,7 @@ export function ChatView(props: ChatViewProps) {
   const chat = useChatSession({ api, client: props.client, token, sessionId, senderId: selfId });
   const [copied, setCopied] = useState(false);
   const typing = useTyping(props.client, sessionId, selfId);
-  const who = usePeople(props.client, sessionId, chat.session);
+  const who = usePeople(props.client, sessionId, chat.session, chat.joined);
   useMarkRead(props.client, sessionId, chat.state.messages.at(-1)?.seq);
   const removed = useRemoved(props.client, sessionId);
   const { client } = props;

@@ -83,8 +83,7 @@ function storedView(m: StoredMessage, selfId: string): MessageView {
     time: m.createdAt,
     own: m.senderId === selfId,
     delivery: "sent",
-    // CONTRACT-R2 `senderName`, on every message once the gateway sends it.
-    senderName: (m as { senderName?: string }).senderName,
+    senderName: m.senderName,
   };
 }
 

@@ -89,7 +89,11 @@ export function peopleReducer(state: PeopleState, action: PeopleAction): PeopleS
       if (action.sessionId !== state.sessionId) return state;
       let known = state.known;
       for (const p of action.present) known = learn(known, p.principalId, p.name, p.kind);
-      return { ...state, known, online: new Set(action.present.map((p) => p.principalId)) };
+      const online = new Set(action.present.map((p) => p.principalId));
+      const same =
+        online.size === state.online.size && [...online].every((id) => state.online.has(id));
+      if (same && known === state.known) return state;
+      return { ...state, known, online: same ? state.online : online };
     }
     case "presence": {
       const { event } = action;

@@ -24,6 +24,7 @@ const message = (sessionId: string, seq: number, senderId = "bob"): StoredMessag
   seq,
   senderId,
   senderKind: "user",
+  senderName: senderId,
   content: "hi",
   type: "text",
   timestamp: seq,

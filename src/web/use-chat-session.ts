@@ -26,6 +26,8 @@ export interface ChatSession {
   send(content: string, type: MessageType): void;
   retry(id: string): void;
   refreshSession(): Promise<void>;
+  /** The session is joined: live messages, presence and receipts flow. */
+  joined: boolean;
   /** Earlier messages, read a page at a time (the newest page on open). */
   older: OlderHistory;
 }
@@ -43,6 +45,7 @@ export function useChatSession(options: ChatSessionOptions): ChatSession {
   const [state, dispatch] = useReducer(messageReducer, sessionId, initialMessageState);
   const [session, setSession] = useState<Session>();
   const [openedAt, setOpenedAt] = useState<number>();
+  const [joined, setJoined] = useState(false);
   const [error, setError] = useState<string>();
   const stateRef = useRef(state);
   stateRef.current = state;
@@ -67,6 +70,7 @@ export function useChatSession(options: ChatSessionOptions): ChatSession {
       const held = lastSeq(stateRef.current);
       hold = holdSession(client, sessionId, held > 0 ? held : details.headSeq);
       await hold.joined;
+      if (!cancelled) setJoined(true);
     })().catch((err: unknown) => {
       if (!cancelled) setError(describeError(err));
     });
@@ -135,5 +139,5 @@ export function useChatSession(options: ChatSessionOptions): ChatSession {
     dispatch,
   });
 
-  return { session, state, error, send, retry, refreshSession, older };
+  return { session, state, error, send, retry, refreshSession, joined, older };
 }

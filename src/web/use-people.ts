@@ -10,17 +10,15 @@ import {
   type MemberDetail,
   type MemberReceipt,
   type PeopleState,
-  type PresenceChange,
-  type PresentMember,
   peopleReducer,
 } from "./people-state.js";
 
-/** What the SDK tells of presence (CONTRACT-R2). */
-type PeopleEvents = {
-  presence: (event: PresenceChange) => void;
-  presenceList: (event: { sessionId: string; present: PresentMember[] }) => void;
-};
-type PeopleOn = <E extends keyof PeopleEvents>(event: E, listener: PeopleEvents[E]) => () => void;
+/**
+ * How often the SDK's online list is read again. A rejoin after a reconnect replaces that list
+ * without an event, so changes missed while offline would otherwise show only at the next one.
+ * Reading it is a lookup in memory.
+ */
+const PRESENCE_REREAD_MS = 2_000;
 
 export type SessionDetails = {
   id: string;
@@ -33,6 +31,8 @@ export function usePeople(
   client: GatewayClient | undefined,
   sessionId: string,
   details: SessionDetails | undefined,
+  /** The conversation has joined the session (the SDK holds the join's online list). */
+  joined: boolean,
 ): PeopleState {
   const [state, dispatch] = useReducer(peopleReducer, sessionId, initialPeopleState);
 
@@ -46,23 +46,30 @@ export function usePeople(
 
   useEffect(() => {
     if (!client) return;
-    const on = client.on as unknown as PeopleOn;
+    const reread = () =>
+      dispatch({
+        type: "online",
+        sessionId,
+        present: client.status === "connected" ? client.presence(sessionId) : [],
+      });
     const offs = [
       client.on("memberAdded", (event) => dispatch({ type: "memberAdded", event })),
       client.on("memberRemoved", (event) => dispatch({ type: "memberRemoved", event })),
       client.on("status", (status) => {
         if (status !== "connected") dispatch({ type: "disconnected" });
+        else reread();
       }),
-      on("presence", (event) => dispatch({ type: "presence", event })),
-      on("presenceList", ({ sessionId: id, present }) =>
-        dispatch({ type: "online", sessionId: id, present }),
-      ),
+      client.on("presence", (event) => dispatch({ type: "presence", event })),
       client.on("receipt", (event) => dispatch({ type: "receipt", event })),
     ];
+    const timer = setInterval(reread, PRESENCE_REREAD_MS);
+    // The join's list, once the open conversation has joined.
+    if (joined) reread();
     return () => {
+      clearInterval(timer);
       for (const off of offs) off();
     };
-  }, [client]);
+  }, [client, sessionId, joined]);
 
   return state;
 }
