@@ -175,6 +175,30 @@ describe("presence", () => {
       expect(states(seen, "alice")).toEqual(["online", "offline"]);
     });
 
+    it("drops the principals of a node that shuts down at once, not after the node timeout", async () => {
+      const session = await createSession(node, "alice", ["bot"]);
+      const user = await connectUser(node, "alice");
+      await join(user, session.id);
+      const seen = presenceSeen(user);
+      const leaving = await startTestGateway({ db: node.db, nodeId: "presence-leaving" });
+      let closed = false;
+      try {
+        await waitFor(() => leaving.gateway.realtime.clusterReady(), 10_000, "its listener");
+        const agent = await connectAgent(leaving, "bot");
+        await join(agent, session.id);
+        await waitFor(() => seen.length === 1, 2_000, "bot online");
+        const closing = Date.now();
+        await leaving.close();
+        closed = true;
+        // The default timeout is 20 s: only the node's goodbye can make this in time.
+        await waitFor(() => seen.length === 2, 5_000, "bot offline");
+        expect(seen[1]).toMatchObject({ principalId: "bot", state: "offline" });
+        expect(Date.now() - closing).toBeLessThan(5_000);
+      } finally {
+        if (!closed) await leaving.close();
+      }
+    });
+
     it("lets a node started later learn who is online on the others", async () => {
       const session = await createSession(node, "alice", ["bot"]);
       const userOnA = await connectUser(node, "alice");

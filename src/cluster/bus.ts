@@ -11,7 +11,7 @@ import type {
   StoredMessage,
   TypingEvent,
 } from "../protocol/index.js";
-import type { PresenceWire } from "./presence.js";
+import type { PresenceWire } from "./presence-wire.js";
 
 /** The server-side emit that carries a batch (`io.serverSideEmit(FANOUT_EVENT, batch)`). */
 export const FANOUT_EVENT = "tkr:fanout";

@@ -15,7 +15,7 @@ import type {
 } from "../protocol/index.js";
 import type { ClusterBus, FanoutBatch } from "./bus.js";
 import { createHeadTracker, type HeadTracker } from "./heads.js";
-import type { PresenceWire } from "./presence.js";
+import type { PresenceWire } from "./presence-wire.js";
 
 /** Batches stay under the adapter's NOTIFY threshold when they can (large ones use attachments). */
 const BATCH_BYTES = 6_000;

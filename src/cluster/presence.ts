@@ -18,30 +18,9 @@
  * incarnation at once instead of waiting for its timeout.
  */
 import type { PresenceEntry, PresenceEvent, PrincipalKind } from "../protocol/index.js";
+import { type PresenceTuple, type PresenceWire, splitState } from "./presence-wire.js";
 
-/** One entry in a full state: `[sessionId, principalId, kind, name, since]`. */
-export type PresenceTuple = [string, string, PrincipalKind, string, number];
-
-/** What travels between nodes, in `FanoutBatch.presence`. `node` is the sender's instance id. */
-export type PresenceWire =
-  | {
-      t: "change";
-      node: string;
-      v: number;
-      sessionId: string;
-      principalId: string;
-      kind: PrincipalKind;
-      name: string;
-      state: "online" | "offline";
-      at: number;
-    }
-  | { t: "beat"; node: string; v: number }
-  | { t: "sync"; node: string; of?: string }
-  | { t: "state"; node: string; v: number; part: number; parts: number; entries: PresenceTuple[] }
-  | { t: "bye"; node: string };
-
-/** Bytes of entries per `state` part: one part per NOTIFY, never an attachment. */
-const STATE_PART_BYTES = 3_500;
+export type { PresenceWire };
 
 export interface PresenceMeshOptions {
   /** This process's instance id (`<NODE_ID>#<random>`). */
@@ -175,18 +154,11 @@ export function createPresenceMesh(options: PresenceMeshOptions): PresenceMesh {
     setImmediate(() => {
       stateQueued = false;
       if (stopped) return;
-      const parts: PresenceTuple[][] = [[]];
-      let bytes = 0;
-      for (const e of local.values()) {
-        const tuple: PresenceTuple = [e.sessionId, e.principalId, e.kind, e.name, e.since];
-        const size = JSON.stringify(tuple).length + 1;
-        if (bytes + size > STATE_PART_BYTES && (parts.at(-1) as PresenceTuple[]).length > 0) {
-          parts.push([]);
-          bytes = 0;
-        }
-        (parts.at(-1) as PresenceTuple[]).push(tuple);
-        bytes += size;
-      }
+      const parts = splitState(
+        [...local.values()].map(
+          (e): PresenceTuple => [e.sessionId, e.principalId, e.kind, e.name, e.since],
+        ),
+      );
       parts.forEach((entries, part) => {
         options.publish({ t: "state", node: self, v: version, part, parts: parts.length, entries });
       });

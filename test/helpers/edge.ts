@@ -98,9 +98,12 @@ export async function publishesToNodeSockets(edge: string, nodes: TestGateway[])
       id: "e-1",
       seq: 1,
       senderId: "edge-agent",
+      senderName: "edge-agent",
       content: "from the edge",
     });
   }
+  const read = await call(edge, "GET", `${path}?afterSeq=0`, token);
+  expect(read.body?.messages).toMatchObject([{ id: "e-1", senderName: "edge-agent" }]);
 
   const again = await call(edge, "POST", path, token, message);
   expect(again.status).toBe(200);
