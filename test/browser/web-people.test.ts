@@ -111,16 +111,20 @@ describe("web UI: people", () => {
     expect(await sessionRow(bob).locator(".session-row-title").textContent()).toBe("Team chat");
     expect(await sessionRow(bob).getAttribute("data-unread")).toBe("0");
 
-    // Alice's history, written over HTTP: message i is seq i.
-    const token = await node.gateway.tokens.sign({ sub: aliceId, kind: "user", name: "Alice" });
-    for (let i = 1; i <= HISTORY; i++) {
-      const res = await fetch(`${node.url}/v1/sessions/${sessionId}/messages`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ id: `history-${i}`, type: "text", content: `history ${i}` }),
-      });
-      expect(res.status).toBe(201);
-    }
+    // Alice's history, stored through the gateway's messaging core all at once (the appends
+    // share commits), so in any order.
+    const author = { id: aliceId, kind: "user" as const, name: "Alice" };
+    const stored = await Promise.all(
+      Array.from({ length: HISTORY }, (_, i) =>
+        node.gateway.messaging.sendMessage(author, {
+          id: `history-${i + 1}`,
+          sessionId,
+          type: "text",
+          content: `history ${i + 1}`,
+        }),
+      ),
+    );
+    expect(Math.max(...stored.map((r) => r.seq))).toBe(HISTORY);
     await bob
       .locator(`.session-rows li[data-session-id="${sessionId}"][data-unread="${HISTORY}"]`)
       .waitFor();
