@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SESSION_PAGE_SIZE } from "../../src/web/use-session-list.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -218,5 +219,23 @@ describe("web UI: people", () => {
     expect(await member(alice, aliceId).getAttribute("data-presence")).toBe("online");
     await alice.screenshot({ path: shot("offline") });
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  });
+
+  it("lists a user's sessions a page at a time, the next on request", async () => {
+    const carol = { id: "carol", kind: "user" as const };
+    for (let i = 0; i < SESSION_PAGE_SIZE; i++) {
+      await node.gateway.messaging.createSession(carol, { title: `more ${i}`, members: [aliceId] });
+    }
+    await alice.getByRole("button", { name: "← All sessions" }).click();
+    const rows = alice.locator(".session-rows li");
+    await alice.reload();
+    await alice.getByRole("button", { name: "Load more" }).waitFor();
+    expect(await rows.count()).toBe(SESSION_PAGE_SIZE);
+    await alice.getByRole("button", { name: "Load more" }).click();
+    await rows.nth(SESSION_PAGE_SIZE).waitFor();
+    expect(await rows.count()).toBe(SESSION_PAGE_SIZE + 1);
+    expect(await alice.getByRole("button", { name: "Load more" }).count()).toBe(0);
+    // The oldest activity last: the session with the conversation in it.
+    expect(await rows.last().getAttribute("data-session-id")).toBe(sessionId);
   });
 });
