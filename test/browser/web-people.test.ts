@@ -63,6 +63,17 @@ async function signIn(page: Page, name: string): Promise<string> {
   return (JSON.parse(stored ?? "{}") as { sub: string }).sub;
 }
 
+/** What a tab switch does to the page: Chromium has no switch to make a headless page hidden. */
+async function setVisible(page: Page, visible: boolean): Promise<void> {
+  await page.evaluate((value) => {
+    Object.defineProperty(document, "visibilityState", {
+      configurable: true,
+      get: () => (value ? "visible" : "hidden"),
+    });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, visible);
+}
+
 const message = (page: Page, seq: number) => page.locator(`li.message[data-seq="${seq}"]`);
 const member = (page: Page, principalId: string, presence?: "online" | "offline") =>
   page.locator(
@@ -172,13 +183,19 @@ describe("web UI: people", () => {
     await bob.screenshot({ path: shot("history") });
   });
 
-  it("shows under the sender's latest message that the other user has read it", async () => {
+  it("shows under the sender's latest message that it reached the other user, then that they read it", async () => {
+    // Bob's tab in the background: his page receives the message but does not show it.
+    await setVisible(bob, false);
     const composer = alice.getByLabel("Message", { exact: true });
     await composer.fill("did you see the history?");
     await composer.press("Enter");
     const latest = message(alice, HISTORY + 1);
-    // Bob's page shows it, so it reports it read.
-    await message(bob, HISTORY + 1).waitFor();
+    await message(bob, HISTORY + 1).waitFor({ state: "attached" });
+    await latest.getByTestId("receipt").filter({ hasText: "Delivered to Bob" }).waitFor();
+    await alice.screenshot({ path: shot("delivered") });
+
+    // Bob comes back to the tab: it is shown, so it is read.
+    await setVisible(bob, true);
     await latest.getByTestId("receipt").filter({ hasText: "Read by Bob" }).waitFor();
     // Only the latest own message carries the line.
     expect(await message(alice, HISTORY).getByTestId("receipt").count()).toBe(0);
