@@ -1,6 +1,7 @@
 /**
- * One open session: its details over HTTP, and its messages through the SDK, which delivers the
- * recent history and then every later message in `seq` order, filling holes after reconnects.
+ * One open session: its details over HTTP, and its messages through the SDK, which delivers
+ * every message after the head it was opened at in `seq` order, filling holes after reconnects;
+ * the history before it is read backwards, a page at a time (use-older-history.ts).
  * Sending shows each message pending until its ack (the SDK keeps it in its outbox across
  * disconnects), then sent, or failed with the reason and a retry.
  */
