@@ -155,8 +155,9 @@ describe("serverless app", () => {
     });
     await waitFor(() => followers.slice(0, 2).every((f) => f.live === 3), 5_000, "third message");
     expect(followers[2]?.held.has(3)).toBe(false);
-    // Two messages, a context, and the removal: the room leave plus the membership events.
-    expect(fn.publisher.stats).toMatchObject({ published: 6, failed: 0 });
+    // The three invitations, two messages, a context, and the removal: the room leave plus the
+    // membership events.
+    expect(fn.publisher.stats).toMatchObject({ published: 9, failed: 0 });
   });
 
   it("tells the added and removed principal's sockets and the session's room on both nodes", async () => {
@@ -223,8 +224,11 @@ describe("serverless app", () => {
       },
     });
     const token = await a.token("fn-agent", "agent");
-    const created = await request(fn, "POST", "/v1/sessions", token, { members: ["alice"] });
-    const session = (await created.json()) as { id: string };
+    // Created on a node, so that the function's one publish is the message's.
+    const session = await a.gateway.messaging.createSession(
+      { id: "fn-agent", kind: "agent" },
+      { members: ["alice"] },
+    );
     const followers = [
       await Follower.join(a.url, "/clients", await a.token("alice", "user"), session.id),
       await Follower.join(b.url, "/clients", await b.token("alice", "user"), session.id),

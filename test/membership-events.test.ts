@@ -144,4 +144,32 @@ describe("live membership", () => {
     // Connected when connectAgent resolved, and never reconnected since.
     expect(statuses).toEqual([]);
   });
+
+  it("tells the principals a new session invites (on another node), and not its creator", async () => {
+    const carolOnB = await connect(b.url, "/clients", { token: await b.token("carol", "user") });
+    const aliceOnB = await connect(b.url, "/clients", { token: await b.token("alice", "user") });
+    const aliceSaw: unknown[] = [];
+    aliceOnB.on("session:added", (event: unknown) => aliceSaw.push(event));
+    const added = next<{ session: Session }>(carolOnB, "session:added");
+    const res = await fetch(`${a.url}/v1/sessions`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${await a.token("alice", "user")}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ title: "invited", members: ["carol"] }),
+    });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as Session;
+    expect((await added).session).toMatchObject({
+      id: created.id,
+      title: "invited",
+      members: ["alice", "carol"],
+      headSeq: 0,
+    });
+    // Sentinel: alice's socket has everything sent to it before its ping's answer.
+    await call(aliceOnB, "ping", {});
+    await call(carolOnB, "ping", {});
+    expect(aliceSaw).toEqual([]);
+  });
 });

@@ -157,7 +157,19 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   });
 
   return {
-    createSession: (caller, input) => createSession(db, caller, input),
+    async createSession(caller, input) {
+      const session = await createSession(db, caller, input);
+      // Those it invites are added like any later member: each hears of it (session:added),
+      // so a list or an agent follows it without polling. The creator has the answer.
+      for (const principalId of session.members) {
+        if (principalId === caller.id) continue;
+        publish("memberAdded", async () => {
+          const member = await memberEvent(db, session.id, principalId);
+          await publisher.membership?.({ change: "added", member, session });
+        });
+      }
+      return session;
+    },
     async getSession(caller, sessionId) {
       const session = await getSession(db, caller, sessionId);
       return { ...session, receipts: await receipts.session(sessionId) };

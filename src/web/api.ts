@@ -3,6 +3,7 @@
  * become `ApiError` with the gateway's code so the UI can tell "sign in again" from "not found".
  */
 import type { PrincipalKind, Session } from "../protocol/index.js";
+import type { ListedSession } from "./session-list-state.js";
 
 export class ApiError extends Error {
   constructor(
@@ -25,6 +26,10 @@ export interface Api {
   createSession(token: string, input: { title?: string; members?: string[] }): Promise<Session>;
   getSession(token: string, sessionId: string): Promise<Session>;
   addMember(token: string, sessionId: string, principalId: string): Promise<void>;
+  listSessions(
+    token: string,
+    page: { limit?: number; cursor?: string },
+  ): Promise<{ sessions: ListedSession[]; nextCursor: string | null }>;
 }
 
 export function createApi(baseUrl = ""): Api {
@@ -62,6 +67,12 @@ export function createApi(baseUrl = ""): Api {
     getSession: (token, id) => call<Session>("GET", sessionPath(id), token),
     async addMember(token, id, principalId) {
       await call("POST", `${sessionPath(id)}/members`, token, { principalId });
+    },
+    listSessions(token, page) {
+      const query = new URLSearchParams();
+      if (page.limit !== undefined) query.set("limit", String(page.limit));
+      if (page.cursor !== undefined) query.set("cursor", page.cursor);
+      return call("GET", `/v1/sessions?${query}`, token);
     },
   };
 }

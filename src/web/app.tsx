@@ -13,11 +13,13 @@ import {
   principalIdFor,
   saveIdentity,
 } from "./identity.js";
+import { SessionList } from "./session-list.js";
 import { SessionPicker } from "./session-picker.js";
 import { SignInForm } from "./sign-in-form.js";
 import { TopBar } from "./top-bar.js";
 import { useConnection } from "./use-connection.js";
 import { useHashSession } from "./use-hash-route.js";
+import { useSessionList } from "./use-session-list.js";
 
 /** A token refused by the gateway is replaced at most this often, so a misconfigured gateway
  * cannot make the page loop on fresh tokens. */
@@ -75,14 +77,22 @@ export function App() {
   );
 
   const connection = useConnection(identity?.token, createClient, refreshToken);
+  const sessionList = useSessionList({
+    api,
+    client: connection.client,
+    token: identity?.token,
+    selfId: identity?.sub,
+    openSessionId: sessionId,
+  });
 
   const createSession = useCallback(
     async (input: { title?: string; members?: string[] }) => {
       if (!identity) return;
       const session = await api.createSession(identity.token, input);
+      sessionList.add(session);
       openSession(session.id);
     },
-    [api, identity, openSession],
+    [api, identity, openSession, sessionList.add],
   );
 
   const signOut = useCallback(() => {
@@ -102,7 +112,10 @@ export function App() {
         {!identity ? (
           <SignInForm onSignIn={signIn} />
         ) : !sessionId ? (
-          <SessionPicker selfId={identity.sub} onCreate={createSession} onJoin={openSession} />
+          <>
+            <SessionList list={sessionList} onOpen={openSession} />
+            <SessionPicker selfId={identity.sub} onCreate={createSession} onJoin={openSession} />
+          </>
         ) : (
           <ChatView
             key={sessionId}

@@ -7,8 +7,12 @@ import type { Api } from "./api.js";
 import { Composer } from "./composer.js";
 import { MembersPanel } from "./members-panel.js";
 import { MessageList } from "./message-list.js";
+import { nameOf, people, receiptLine } from "./people-state.js";
 import { TypingIndicator } from "./typing-indicator.js";
 import { useChatSession } from "./use-chat-session.js";
+import { useMarkRead } from "./use-mark-read.js";
+import { usePeople } from "./use-people.js";
+import { useRemoved } from "./use-removed.js";
 import { useStreams } from "./use-streams.js";
 import { useTyping } from "./use-typing.js";
 
@@ -27,6 +31,9 @@ export function ChatView(props: ChatViewProps) {
   const [copied, setCopied] = useState(false);
   const typing = useTyping(props.client, sessionId, selfId);
   const streams = useStreams(props.client, sessionId);
+  const who = usePeople(props.client, sessionId, chat.session, chat.joined);
+  useMarkRead(props.client, sessionId, chat.state.messages.at(-1)?.seq);
+  const removed = useRemoved(props.client, sessionId);
   const { client } = props;
   const setTyping = useCallback(
     (active: boolean) => client?.setTyping(sessionId, active),
@@ -51,14 +58,15 @@ export function ChatView(props: ChatViewProps) {
     }
   }
 
-  if (chat.error) {
+  const error = removed ? "FORBIDDEN: you were removed from this session" : chat.error;
+  if (error) {
     return (
       <section className="card narrow" aria-labelledby="open-error-title">
         <h1 id="open-error-title">Cannot open this session</h1>
         <p className="error" role="alert">
-          {chat.error}
+          {error}
         </p>
-        {chat.error.startsWith("FORBIDDEN") ? (
+        {error.startsWith("FORBIDDEN") ? (
           <p>
             Ask a member to add your id <code>{selfId}</code>.
           </p>
@@ -87,7 +95,7 @@ export function ChatView(props: ChatViewProps) {
           </p>
         </div>
         {chat.session ? (
-          <MembersPanel members={chat.session.members} selfId={selfId} onAdd={addMember} />
+          <MembersPanel members={people(who)} selfId={selfId} onAdd={addMember} />
         ) : (
           <p className="muted">Loading…</p>
         )}
@@ -99,6 +107,9 @@ export function ChatView(props: ChatViewProps) {
           selfId={selfId}
           onRetry={chat.retry}
           streams={streams}
+          older={chat.older}
+          nameOf={(id) => nameOf(who, id)}
+          receiptFor={(seq) => receiptLine(who, seq, selfId)}
         />
         <TypingIndicator names={typing} />
         <Composer onSend={chat.send} onTyping={setTyping} disabled={!chat.session} />

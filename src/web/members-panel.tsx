@@ -4,11 +4,13 @@
  */
 import { type FormEvent, useState } from "react";
 import { describeError } from "./describe-error.js";
+import type { Person } from "./people-state.js";
+import { PersonRow } from "./person-row.js";
 
 const PRINCIPAL_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export interface MembersPanelProps {
-  members: readonly string[];
+  members: readonly Person[];
   selfId: string;
   onAdd: (principalId: string) => Promise<void>;
 }
@@ -45,11 +47,8 @@ export function MembersPanel({ members, selfId, onAdd }: MembersPanelProps) {
         <h2>Members ({members.length})</h2>
       </summary>
       <ul className="member-list">
-        {members.map((m) => (
-          <li key={m}>
-            <code>{m}</code>
-            {m === selfId ? <span className="muted"> (you)</span> : null}
-          </li>
+        {members.map((p) => (
+          <PersonRow key={p.principalId} person={p} self={p.principalId === selfId} />
         ))}
       </ul>
       <form onSubmit={add} className="inline-form">

@@ -23,6 +23,10 @@ export interface MessageView {
   stream?: { state: "open" | "aborted"; reason?: string | undefined } | undefined;
   /** A direct message: its receiver ("you" when it is this user). */
   directTo?: string | undefined;
+  /** Display name of the sender; the id when unknown. */
+  senderName?: string | undefined;
+  /** "Read by …" / "delivered to …" for a sent message, when it is shown for this one. */
+  receipt?: string | undefined;
 }
 
 export function MessageItem(props: { message: MessageView; onRetry: (id: string) => void }) {
@@ -39,7 +43,9 @@ export function MessageItem(props: { message: MessageView; onRetry: (id: string)
       data-stream={m.stream?.state}
     >
       <div className="message-meta">
-        <span className="sender">{m.own ? "You" : m.senderId}</span>
+        <span className="sender" title={m.senderId}>
+          {m.own ? "You" : (m.senderName ?? m.senderId)}
+        </span>
         <span className={`badge badge-${m.senderKind}`}>{m.senderKind}</span>
         {m.type !== "text" ? <span className="badge badge-type">{m.type}</span> : null}
         {m.directTo !== undefined ? <DirectBadge to={m.directTo} /> : null}
@@ -61,7 +67,13 @@ export function MessageItem(props: { message: MessageView; onRetry: (id: string)
 
 function Delivery({ message, onRetry }: { message: MessageView; onRetry: (id: string) => void }) {
   if (message.delivery === "pending") return <p className="delivery pending">Sending…</p>;
-  if (message.delivery === "sent") return <p className="delivery sent">Sent</p>;
+  if (message.delivery === "sent") {
+    return (
+      <p className="delivery sent" data-testid={message.receipt ? "receipt" : undefined}>
+        {message.receipt ?? "Sent"}
+      </p>
+    );
+  }
   return (
     <p className="delivery failed" role="alert">
       Not sent{message.error ? `: ${message.error}` : ""}{" "}

@@ -6,6 +6,7 @@ import { useLayoutEffect, useRef } from "react";
 import type { StoredMessage } from "../protocol/index.js";
 import type { StreamUpdate } from "../sdk/index.js";
 import { directReceiver } from "./direct.js";
+import { HistoryEdge, useKeepScrollOnPrepend } from "./history-edge.js";
 import { MessageItem, type MessageView } from "./message-item.js";
 import type { OutgoingMessage } from "./message-state.js";
 
@@ -16,14 +17,23 @@ export interface MessageListProps {
   onRetry: (id: string) => void;
   /** Streams being written (or aborted), shown after the stored messages until stored. */
   streams?: readonly StreamUpdate[];
+  /** Display name of a principal (the id when unknown). */
+  nameOf?: (principalId: string) => string;
+  /** The receipt line for this user's own message at `seq`, shown under the latest one. */
+  receiptFor?: (seq: number) => string;
+  /** Older pages, read when the reader scrolls near the top. */
+  older?: { hasMore: boolean; loading: boolean; loadOlder(): void };
 }
 
 export function MessageList(props: MessageListProps) {
-  const { messages, outbox, selfId, onRetry, streams = [] } = props;
+  const { messages, outbox, selfId, onRetry, older, streams = [] } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
   const views = [
-    ...messages.map((m) => storedView(m, selfId)),
+    ...withPeople(
+      messages.map((m) => storedView(m, selfId)),
+      props,
+    ),
     ...unstoredStreams(streams, messages).map((s) => streamView(s, selfId)),
     ...outbox.map(outgoingView),
   ];
@@ -34,6 +44,7 @@ export function MessageList(props: MessageListProps) {
     const el = scroller.current;
     if (el && pinned.current) el.scrollTop = el.scrollHeight;
   }, [views.length, streamed]);
+  useKeepScrollOnPrepend(scroller, pinned, messages[0]?.seq, older);
 
   return (
     <div
@@ -42,8 +53,10 @@ export function MessageList(props: MessageListProps) {
       onScroll={(e) => {
         const el = e.currentTarget;
         pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+        if (el.scrollTop < 80) older?.loadOlder();
       }}
     >
+      {older ? <HistoryEdge hasMore={older.hasMore} loading={older.loading} /> : null}
       {views.length === 0 ? <p className="empty muted">No messages yet. Say hello!</p> : null}
       <ol className="message-list" role="log" aria-label="Messages" aria-live="polite">
         {views.map((m) => (
@@ -52,6 +65,17 @@ export function MessageList(props: MessageListProps) {
       </ol>
     </div>
   );
+}
+
+/** Names senders, and puts the receipt line under this user's latest stored message. */
+function withPeople(views: MessageView[], props: MessageListProps): MessageView[] {
+  const { nameOf, receiptFor } = props;
+  const latestOwn = views.findLast((v) => v.own)?.id;
+  return views.map((v) => ({
+    ...v,
+    senderName: v.senderName ?? nameOf?.(v.senderId),
+    receipt: v.id === latestOwn && v.seq !== undefined ? receiptFor?.(v.seq) : undefined,
+  }));
 }
 
 function storedView(m: StoredMessage, selfId: string): MessageView {
@@ -66,6 +90,7 @@ function storedView(m: StoredMessage, selfId: string): MessageView {
     own: m.senderId === selfId,
     delivery: "sent",
     directTo: directLabel(m, selfId),
+    senderName: m.senderName,
   };
 }
 
@@ -97,6 +122,7 @@ function streamView(s: StreamUpdate, selfId: string): MessageView {
     id: s.id,
     seq: undefined,
     senderId: s.senderId,
+    senderName: s.senderName,
     senderKind: s.senderKind,
     type: s.type,
     content: s.content,

@@ -1,6 +1,7 @@
 /**
- * One open session: its details over HTTP, and its messages through the SDK, which delivers the
- * recent history and then every later message in `seq` order, filling holes after reconnects.
+ * One open session: its details over HTTP, and its messages through the SDK, which delivers
+ * every message after the head it was opened at in `seq` order, filling holes after reconnects;
+ * the history before it is read backwards, a page at a time (use-older-history.ts).
  * Sending shows each message pending until its ack (the SDK keeps it in its outbox across
  * disconnects), then sent, or failed with the reason and a retry.
  */
@@ -15,9 +16,8 @@ import {
   type MessageState,
   messageReducer,
 } from "./message-state.js";
-
-/** How many earlier messages to show when a session opens. */
-export const HISTORY_LIMIT = 200;
+import { holdSession } from "./session-joins.js";
+import { type OlderHistory, useOlderHistory } from "./use-older-history.js";
 
 export interface ChatSession {
   session: Session | undefined;
@@ -27,6 +27,10 @@ export interface ChatSession {
   send(content: string, type: MessageType): void;
   retry(id: string): void;
   refreshSession(): Promise<void>;
+  /** The session is joined: live messages, presence and receipts flow. */
+  joined: boolean;
+  /** Earlier messages, read a page at a time (the newest page on open). */
+  older: OlderHistory;
 }
 
 export interface ChatSessionOptions {
@@ -41,6 +45,8 @@ export function useChatSession(options: ChatSessionOptions): ChatSession {
   const { api, client, token, sessionId, senderId } = options;
   const [state, dispatch] = useReducer(messageReducer, sessionId, initialMessageState);
   const [session, setSession] = useState<Session>();
+  const [openedAt, setOpenedAt] = useState<number>();
+  const [joined, setJoined] = useState(false);
   const [error, setError] = useState<string>();
   const stateRef = useRef(state);
   stateRef.current = state;
@@ -51,6 +57,7 @@ export function useChatSession(options: ChatSessionOptions): ChatSession {
     setError(undefined);
     if (!client) return;
     let cancelled = false;
+    let hold: ReturnType<typeof holdSession> | undefined;
     const off = client.on("message", (message) =>
       dispatch({ type: "received", messages: [message] }),
     );
@@ -58,17 +65,20 @@ export function useChatSession(options: ChatSessionOptions): ChatSession {
       const details = await api.getSession(token, sessionId);
       if (cancelled) return;
       setSession(details);
+      setOpenedAt((at) => at ?? details.headSeq);
+      // Live from the head on; what came before is read backwards (useOlderHistory). The
+      // session list may hold the session joined already, from an earlier head.
       const held = lastSeq(stateRef.current);
-      await client.joinSession(sessionId, {
-        lastSeq: held > 0 ? held : Math.max(0, details.headSeq - HISTORY_LIMIT),
-      });
+      hold = holdSession(client, sessionId, held > 0 ? held : details.headSeq);
+      await hold.joined;
+      if (!cancelled) setJoined(true);
     })().catch((err: unknown) => {
       if (!cancelled) setError(describeError(err));
     });
     return () => {
       cancelled = true;
       off();
-      client.leaveSession(sessionId).catch(() => {});
+      hold?.release();
     };
   }, [api, client, token, sessionId]);
 
@@ -122,5 +132,13 @@ export function useChatSession(options: ChatSessionOptions): ChatSession {
     setSession(await api.getSession(token, sessionId));
   }, [api, token, sessionId]);
 
-  return { session, state, error, send, retry, refreshSession };
+  const older = useOlderHistory({
+    client,
+    sessionId,
+    headSeq: openedAt,
+    messages: state.messages,
+    dispatch,
+  });
+
+  return { session, state, error, send, retry, refreshSession, joined, older };
 }
