@@ -4,7 +4,8 @@
  * - `gateway`: a real gateway node (createGateway) on the bench database;
  * - `plain`: a plain Socket.IO server with the same @socket.io/postgres-adapter, no storage, on
  *   namespace `/agents`: `join_session` joins the room and acks, `message` acks and broadcasts
- *   to the room except the sender (what the gateway does, minus validation, storage and auth).
+ *   to the room except the sender (what the gateway does, minus validation, storage and auth);
+ *   streams, typing and receipts are relayed the same way (bench/lib/plain-live.ts).
  *
  * Every `SELECT pg_notify` the adapter sends is counted by wrapping its pool's `query`.
  * Argv: kind, database URL, node id. Env BENCH_JWT_SECRET for the gateway.
@@ -21,6 +22,7 @@ import { Server } from "socket.io";
 import { loadConfig } from "../../src/config.js";
 import { createGateway } from "../../src/gateway.js";
 import { serveParent } from "./child.js";
+import { relayLive } from "./plain-live.js";
 import type { Breakdown } from "./protocol.js";
 
 const [kind, databaseUrl, nodeId] = process.argv.slice(2) as ["gateway" | "plain", string, string];
@@ -143,6 +145,7 @@ async function startPlain(): Promise<Running> {
       socket.to(`session_${String(payload.sessionId)}`).emit("message", stored);
       ack?.({ status: "success", id: payload.id, seq: stored.seq, createdAt: stored.createdAt });
     });
+    relayLive(socket, () => ++seq);
   });
   await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
   return {
