@@ -58,6 +58,10 @@ describe("loadConfig", () => {
       httpIpRateLimit: 1_000,
       httpIpWriteRateLimit: 500,
       trustProxy: "none",
+      streamIdleMs: 30_000,
+      streamMaxOpenPerPrincipal: 16,
+      streamDeltaMaxBytes: 65_536,
+      streamDeltaRateLimit: 100,
     });
   });
 
@@ -100,6 +104,10 @@ describe("loadConfig", () => {
       HTTP_IP_RATE_LIMIT: "80",
       HTTP_IP_WRITE_RATE_LIMIT: "60",
       TRUST_PROXY: "fly",
+      STREAM_IDLE_MS: "5000",
+      STREAM_MAX_OPEN_PER_PRINCIPAL: "4",
+      STREAM_DELTA_MAX_BYTES: "512",
+      STREAM_DELTA_RATE_LIMIT: "20",
     });
     expect(config).toEqual({
       port: 8080,
@@ -140,6 +148,10 @@ describe("loadConfig", () => {
       httpIpRateLimit: 80,
       httpIpWriteRateLimit: 60,
       trustProxy: "fly",
+      streamIdleMs: 5000,
+      streamMaxOpenPerPrincipal: 4,
+      streamDeltaMaxBytes: 512,
+      streamDeltaRateLimit: 20,
     });
   });
 

@@ -101,6 +101,14 @@ export const EnvSchema = z.object({
   SOCKET_ALLOW_EIO3: bool.default(false),
   /** Milliseconds clients get to close their connections on shutdown before they are cut. */
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(2_000),
+  /** Milliseconds a stream may go without a delta before the server aborts it. */
+  STREAM_IDLE_MS: int(100, 3_600_000).default(30_000),
+  /** Streams one principal may have open at once on a node. */
+  STREAM_MAX_OPEN_PER_PRINCIPAL: int(1, 100_000).default(16),
+  /** Largest stream delta in UTF-8 bytes. */
+  STREAM_DELTA_MAX_BYTES: int(1, 10_485_760).default(DEFAULT_MAX_CONTENT_BYTES),
+  /** Delta events (or HTTP delta calls) per second per stream (burst: twice this). */
+  STREAM_DELTA_RATE_LIMIT: int(1, 1_000_000).default(100),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -150,6 +158,10 @@ export interface Config {
   httpIpWriteRateLimit: number;
   trustProxy: "none" | "fly";
   socketAllowEio3: boolean;
+  streamIdleMs: number;
+  streamMaxOpenPerPrincipal: number;
+  streamDeltaMaxBytes: number;
+  streamDeltaRateLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -236,5 +248,9 @@ export function loadConfig(env: Env): Readonly<Config> {
     httpIpWriteRateLimit: e.HTTP_IP_WRITE_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY,
     socketAllowEio3: e.SOCKET_ALLOW_EIO3,
+    streamIdleMs: e.STREAM_IDLE_MS,
+    streamMaxOpenPerPrincipal: e.STREAM_MAX_OPEN_PER_PRINCIPAL,
+    streamDeltaMaxBytes: e.STREAM_DELTA_MAX_BYTES,
+    streamDeltaRateLimit: e.STREAM_DELTA_RATE_LIMIT,
   });
 }

@@ -16,7 +16,12 @@ import { runMigrations } from "./db/migrate.js";
 import { createHttpApp } from "./http/app.js";
 import { createHttpRateLimiter } from "./http/rate-limit.js";
 import { serveFolder } from "./http/static.js";
-import { createMessaging, type Messaging } from "./messaging/index.js";
+import {
+  createMessaging,
+  createNodeStreams,
+  type Messaging,
+  streamLimitsOf,
+} from "./messaging/index.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metrics-server.js";
@@ -99,6 +104,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger: logger.child({ module: "messaging" }),
     onAppend: (seconds) => metrics.appendLatency.observe(seconds),
   });
+  const streams = createNodeStreams({
+    messaging,
+    nodeId: config.nodeId,
+    limits: streamLimitsOf(config),
+  });
 
   let realtime: RealtimeServer | undefined;
   let draining = false;
@@ -109,6 +119,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const app = createHttpApp({
     messaging,
+    streams,
     tokens,
     logger,
     metrics,
@@ -160,6 +171,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   realtime = createRealtimeServer(server, {
     messaging,
+    streams,
     tokens,
     metrics,
     logger,

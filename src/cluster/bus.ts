@@ -8,6 +8,7 @@ import type {
   MembershipChange,
   SessionHead,
   StoredMessage,
+  StreamRelay,
   TypingEvent,
 } from "../protocol/index.js";
 
@@ -22,6 +23,8 @@ export interface FanoutBatch {
   /** Volatile: dropped rather than queued when the bus is behind. */
   typing?: TypingEvent[];
   members?: MembershipChange[];
+  /** Stream events, in order; never dropped (receivers put deltas in index order). */
+  streams?: StreamRelay[];
 }
 
 export interface ClusterBus {

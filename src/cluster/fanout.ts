@@ -10,6 +10,7 @@ import type {
   MembershipChange,
   SessionHead,
   StoredMessage,
+  StreamRelay,
   TypingEvent,
 } from "../protocol/index.js";
 import type { ClusterBus, FanoutBatch } from "./bus.js";
@@ -31,6 +32,11 @@ export interface Fanout {
   typing(event: TypingEvent, exceptSocketId?: string): void;
   /** A member added or removed, to this node's sockets and the other nodes'. */
   membership(change: MembershipChange): void;
+  /**
+   * Stream events: local sockets at once, other nodes in order like messages (unlike typing,
+   * never dropped: a lost delta would leave a gap in every receiver's text).
+   */
+  stream(relays: StreamRelay[], exceptSocketId?: string): void;
   /** What this node's sockets have been given, for the positioning pass. */
   readonly heads: Pick<HeadTracker, "behind" | "retain">;
 }
@@ -57,6 +63,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         heads: SessionHead[];
         typing: TypingEvent[];
         members: MembershipChange[];
+        streams: StreamRelay[];
       }
     | undefined;
   let pendingBytes = 0;
@@ -81,6 +88,7 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (batch.heads.length) out.heads = batch.heads;
       if (batch.typing.length) out.typing = batch.typing;
       if (batch.members.length) out.members = batch.members;
+      if (batch.streams.length) out.streams = batch.streams;
       ready.push(out);
       // A stuck bus must not hold memory without bound: the oldest go, heads heal them.
       if (ready.length > MAX_READY) ready.splice(0, ready.length - MAX_READY);
@@ -115,13 +123,19 @@ export function createFanout(options: FanoutOptions): Fanout {
   }
 
   function enqueue(
-    kind: "messages" | "contexts" | "heads" | "typing" | "members",
-    item: StoredMessage | ContextUpdateEvent | SessionHead | TypingEvent | MembershipChange,
+    kind: "messages" | "contexts" | "heads" | "typing" | "members" | "streams",
+    item:
+      | StoredMessage
+      | ContextUpdateEvent
+      | SessionHead
+      | TypingEvent
+      | MembershipChange
+      | StreamRelay,
   ) {
     const size = JSON.stringify(item).length;
     if (pending && pendingBytes + size > BATCH_BYTES) flush();
     if (!pending) {
-      pending = { messages: [], contexts: [], heads: [], typing: [], members: [] };
+      pending = { messages: [], contexts: [], heads: [], typing: [], members: [], streams: [] };
       setImmediate(flush);
     }
     (pending[kind] as unknown[]).push(item);
@@ -159,6 +173,10 @@ export function createFanout(options: FanoutOptions): Fanout {
     membership(change) {
       deliverLocally({ members: [change] });
       enqueue("members", change);
+    },
+    stream(relays, exceptSocketId) {
+      deliverLocally({ streams: relays }, exceptSocketId);
+      for (const relay of relays) enqueue("streams", relay);
     },
   };
 }

@@ -8,7 +8,13 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { z } from "zod";
 import type { TokenVerifier } from "../auth/tokens.js";
-import { isUnavailable, type Messaging } from "../messaging/index.js";
+import {
+  createStatelessStreams,
+  DEFAULT_STREAM_LIMITS,
+  isUnavailable,
+  type Messaging,
+  type Streams,
+} from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics, SocketCounters } from "../observability/metrics.js";
 import { GatewayError } from "../protocol/index.js";
@@ -26,6 +32,11 @@ export interface ReadinessReport {
 
 export interface HttpAppDeps {
   messaging: Messaging;
+  /**
+   * The stream calls: a node's (its open streams in memory). Default: a function's, which keeps
+   * nothing between calls, with the default limits.
+   */
+  streams?: Streams;
   tokens: TokenVerifier;
   logger: Logger;
   /** Serve `POST /v1/dev/token`. */
@@ -229,7 +240,10 @@ export function createHttpApp(deps: HttpAppDeps): Hono<AppEnv> {
     }),
   );
 
-  app.route("/v1", createV1Routes(deps, registry));
+  const streams =
+    deps.streams ??
+    createStatelessStreams({ messaging: deps.messaging, limits: DEFAULT_STREAM_LIMITS });
+  app.route("/v1", createV1Routes({ ...deps, streams }, registry));
   // Built after every route is registered, from the same declarations.
   const openapi = buildOpenApiDocument(registry.routes);
   deps.mount?.(app);

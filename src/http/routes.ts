@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { TokenVerifier } from "../auth/tokens.js";
-import type { Messaging, Principal } from "../messaging/index.js";
+import type { Messaging, Principal, Streams } from "../messaging/index.js";
 import {
   AddMemberRequest,
   AppendResult,
@@ -32,6 +32,7 @@ import {
 import { defineRoute, type RouteRegistry } from "./api-route.js";
 import { ConcurrencyGate } from "./concurrency.js";
 import type { HttpRateLimiter } from "./rate-limit.js";
+import { addStreamRoutes } from "./stream-routes.js";
 
 export type AppEnv = { Variables: { requestId: string; principal: Principal } };
 
@@ -55,6 +56,7 @@ export const SessionsQuery = z.strictObject({
 
 export interface RoutesDeps {
   messaging: Messaging;
+  streams: Streams;
   tokens: TokenVerifier;
   devTokens: boolean;
   /** History reads at once on this node (HTTP_HISTORY_CONCURRENCY); as many more wait. */
@@ -300,6 +302,8 @@ export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<
       },
     }),
   );
+
+  addStreamRoutes(add, deps.streams);
 
   return v1;
 }

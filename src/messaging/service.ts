@@ -13,6 +13,8 @@ import {
   type MessageInput,
   type Session,
   type SessionList,
+  type StreamRelay,
+  type StreamStartPayload,
 } from "../protocol/index.js";
 import { createAppendBatcher } from "./append-batcher.js";
 import { getContexts, updateContext } from "./contexts.js";
@@ -33,6 +35,7 @@ import {
   requireMember,
   type SessionAccess,
 } from "./sessions.js";
+import { checkStreamStart, storedAs } from "./stream-checks.js";
 import { noopPublisher, type Principal, type Publisher } from "./types.js";
 
 export interface MessagingDeps {
@@ -82,6 +85,15 @@ export interface Messaging {
     origin?: Origin,
   ): Promise<ContextWriteResult>;
   getContexts(caller: Principal, sessionId: string, contextId?: string): Promise<Context[]>;
+  /**
+   * Membership (and a direct stream's receiver) for a stream about to open; the stored
+   * message's ack when its id is already the caller's message in the session (streams.ts).
+   */
+  checkStreamStart(caller: Principal, input: StreamStartPayload): Promise<AppendResult | undefined>;
+  /** The ack of the caller's stored message `id` (duplicate), or undefined; CONFLICT if not theirs. */
+  storedAs(caller: Principal, sessionId: string, id: string): Promise<AppendResult | undefined>;
+  /** Relays a stream's events, in order (nothing stored), best effort like every publish. */
+  publishStream(relays: StreamRelay[], origin?: Origin): void;
   /** Replaces the publisher (the realtime server plugs itself in after it starts). */
   setPublisher(publisher: Publisher): void;
 }
@@ -151,6 +163,11 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       };
     },
     getContexts: (caller, sessionId, contextId) => getContexts(pool, caller, sessionId, contextId),
+    checkStreamStart: (caller, input) => checkStreamStart(pool, caller, input),
+    storedAs: (caller, sessionId, id) => storedAs(pool, caller, sessionId, id),
+    publishStream(relays, origin) {
+      publish("stream", () => publisher.stream?.(relays, origin?.socketId));
+    },
     setPublisher(next) {
       publisher = next;
     },

@@ -4,6 +4,7 @@ import type {
   PrincipalKind,
   SessionHead,
   StoredMessage,
+  StreamRelay,
 } from "../protocol/index.js";
 
 /** Who is calling: the verified token's claims. */
@@ -32,6 +33,11 @@ export interface Publisher {
    * principal's own sockets, on every node. Optional: publishers that predate it stay valid.
    */
   membership?(change: MembershipChange): void | Promise<void>;
+  /**
+   * A stream's events, in order, to the session's sockets on every node except
+   * `exceptSocketId`. Optional: publishers that predate streams stay valid (they relay none).
+   */
+  stream?(relays: StreamRelay[], exceptSocketId?: string): void | Promise<void>;
 }
 
 export const noopPublisher: Publisher = {

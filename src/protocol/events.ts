@@ -13,6 +13,15 @@ import type {
   StoredMessage,
   TypingEvent,
 } from "./schemas.js";
+import type {
+  OpenStream,
+  StreamAbortEvent,
+  StreamAbortResult,
+  StreamDeltaEvent,
+  StreamDeltaResult,
+  StreamStartEvent,
+  StreamStartResult,
+} from "./streams.js";
 
 /** `member:added` / `member:removed`: `kind` and `name` when the principal has been seen. */
 export type MemberEvent = {
@@ -40,6 +49,8 @@ export type JoinSessionResult = {
   headSeq: number;
   messages?: StoredMessage[];
   hasMore?: boolean;
+  /** The session's open streams with their text so far. */
+  streams?: OpenStream[];
 };
 export type LeaveSessionResult = { sessionId: string };
 export type SyncResult = {
@@ -62,6 +73,10 @@ export type EventResults = {
   "context:get": ContextGetResult;
   ping: PingResult;
   typing: TypingResult;
+  "stream:start": StreamStartResult;
+  "stream:delta": StreamDeltaResult;
+  "stream:end": AppendResult;
+  "stream:abort": StreamAbortResult;
 };
 
 export type ClientEventName = keyof EventResults;
@@ -76,6 +91,9 @@ export type ServerToClientEvents = {
   "context:update": (update: ContextUpdateEvent) => void;
   "session:head": (head: SessionHead) => void;
   typing: (event: TypingEvent) => void;
+  "stream:start": (event: StreamStartEvent) => void;
+  "stream:delta": (event: StreamDeltaEvent) => void;
+  "stream:abort": (event: StreamAbortEvent) => void;
   "session:added": (event: SessionAddedEvent) => void;
   "session:removed": (event: SessionRemovedEvent) => void;
   "member:added": (event: MemberEvent) => void;
@@ -93,6 +111,10 @@ export const CLIENT_EVENTS: readonly ClientEventName[] = [
   "context:get",
   "ping",
   "typing",
+  "stream:start",
+  "stream:delta",
+  "stream:end",
+  "stream:abort",
 ];
 
 /** Socket.IO namespaces and the token kind each admits. */

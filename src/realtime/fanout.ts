@@ -7,8 +7,10 @@ import { createAdapterBus } from "../cluster/adapter-bus.js";
 import { FANOUT_EVENT, type FanoutBatch } from "../cluster/bus.js";
 import { createFanout as createClusterFanout, type Fanout } from "../cluster/fanout.js";
 import { principalRoom, sessionRoom } from "../cluster/rooms.js";
+import type { NodeStreams } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import { createStreamEmitter } from "./stream-emit.js";
 import type { GatewayNamespace, GatewayServer } from "./types.js";
 
 export type { Fanout };
@@ -18,7 +20,12 @@ export function createFanout(
   namespaces: GatewayNamespace[],
   metrics: Metrics,
   logger: Logger,
+  streams: NodeStreams,
 ): Fanout {
+  const emitStream = createStreamEmitter(namespaces);
+  // Streams that expire here without their owner (a dead node, a function) reach only these
+  // sockets: every node expires them for itself.
+  streams.setLocalEmitter((relay) => emitStream(relay));
   /** This node's sockets in a session's room, except the sending socket when there is one. */
   const localRoom = (nsp: GatewayNamespace, sessionId: string, exceptSocketId?: string) => {
     const target = nsp.local.to(sessionRoom(sessionId));
@@ -26,7 +33,12 @@ export function createFanout(
   };
 
   function deliver(batch: FanoutBatch, exceptSocketId?: string) {
+    // Before the messages: a stream's last deltas precede its final message.
+    for (const relay of batch.streams ?? []) {
+      for (const event of streams.accept(relay)) emitStream(event, exceptSocketId);
+    }
     for (const message of batch.messages ?? []) {
+      streams.messageStored(message.id, message.sessionId, message.senderId);
       for (const nsp of namespaces) {
         localRoom(nsp, message.sessionId, exceptSocketId).emit("message", message);
         metrics.messagesOut.inc({ namespace: nsp.name });

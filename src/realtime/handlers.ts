@@ -5,7 +5,7 @@
 
 import { z } from "zod";
 import { sessionRoom } from "../cluster/rooms.js";
-import type { Messaging } from "../messaging/index.js";
+import type { Messaging, NodeStreams } from "../messaging/index.js";
 import {
   type ClientEventName,
   ContextGetPayload,
@@ -14,20 +14,32 @@ import {
   JoinSessionPayload,
   LeaveSessionPayload,
   MessageInput,
+  StreamAbortPayload,
+  StreamDeltaPayload,
+  StreamEndPayload,
+  StreamStartPayload,
   SyncPayload,
   TypingPayload,
 } from "../protocol/index.js";
 import { type AckDeps, defineEvent, type EventRunner } from "./ack.js";
 import { queueRead } from "./read-queue.js";
+import type { GatewaySocket } from "./types.js";
 import type { TypingRelay } from "./typing.js";
 
 /** Messages returned by `join_session` with `lastSeq`; the rest come through `sync`. */
 export const JOIN_CATCH_UP_LIMIT = 100;
 
 export function createHandlers(
-  deps: AckDeps & { messaging: Messaging; namespace: string; typing: TypingRelay },
+  deps: AckDeps & {
+    messaging: Messaging;
+    namespace: string;
+    typing: TypingRelay;
+    streams: NodeStreams;
+    /** The socket is gone: what it alone kept open ends (server.ts). */
+    onGone(socket: GatewaySocket): void;
+  },
 ): Map<ClientEventName, EventRunner> {
-  const { messaging, metrics, typing } = deps;
+  const { messaging, metrics, typing, streams } = deps;
   const handlers = new Map<ClientEventName, EventRunner>();
 
   handlers.set(
@@ -50,11 +62,21 @@ export function createHandlers(
           await socket.leave(sessionRoom(sessionId));
           throw err;
         }
-        if (lastSeq === undefined) return { sessionId, headSeq: access.headSeq };
+        // The open streams are read last, with nothing awaited before the ack leaves: a delta
+        // emitted after this arrives after the ack, one emitted before is in `content`.
+        if (lastSeq === undefined) {
+          return { sessionId, headSeq: access.headSeq, streams: streams.open(sessionId) };
+        }
         const page = await queueRead(socket, () =>
           messaging.readMessages(socket.data.principal, sessionId, lastSeq, JOIN_CATCH_UP_LIMIT),
         );
-        return { sessionId, headSeq: page.headSeq, messages: page.messages, hasMore: page.hasMore };
+        return {
+          sessionId,
+          headSeq: page.headSeq,
+          messages: page.messages,
+          hasMore: page.hasMore,
+          streams: streams.open(sessionId),
+        };
       },
     ),
   );
@@ -125,6 +147,49 @@ export function createHandlers(
       typing.set(socket, sessionId, state);
       return { sessionId };
     }),
+  );
+
+  handlers.set(
+    "stream:start",
+    defineEvent(deps, "stream:start", StreamStartPayload, async (input, socket) => {
+      const result = await streams.start(socket.data.principal, input, { socketId: socket.id });
+      // Gone while the database answered: its disconnect found no stream to abort.
+      if (!socket.connected) deps.onGone(socket);
+      return result;
+    }),
+  );
+
+  handlers.set(
+    "stream:delta",
+    defineEvent(deps, "stream:delta", StreamDeltaPayload, (input, socket) =>
+      streams.deltas(
+        socket.data.principal,
+        input.sessionId,
+        input.id,
+        [{ index: input.index, delta: input.delta }],
+        { socketId: socket.id },
+      ),
+    ),
+  );
+
+  handlers.set(
+    "stream:end",
+    defineEvent(deps, "stream:end", StreamEndPayload, async (input, socket) => {
+      const result = await streams.end(socket.data.principal, input, { socketId: socket.id });
+      if (!result.duplicate) {
+        metrics.messagesIn.inc({ namespace: deps.namespace });
+        metrics.socket.messages_received++;
+      }
+      typing.messageSent(socket.data.principal.id, input.sessionId);
+      return result;
+    }),
+  );
+
+  handlers.set(
+    "stream:abort",
+    defineEvent(deps, "stream:abort", StreamAbortPayload, (input, socket) =>
+      streams.abort(socket.data.principal, input, { socketId: socket.id }),
+    ),
   );
 
   // `ping` takes anything (PROTOCOL.md section 4).

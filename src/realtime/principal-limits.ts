@@ -20,7 +20,11 @@ export interface PrincipalLimitOptions {
   messages: BucketLimit;
 }
 
-const WRITES = new Set<string>(["message", "context:update"] satisfies ClientEventName[]);
+const WRITES = new Set<string>([
+  "message",
+  "context:update",
+  "stream:end",
+] satisfies ClientEventName[]);
 
 interface Entry {
   key: string;

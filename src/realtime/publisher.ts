@@ -15,6 +15,7 @@ export function createSocketPublisher(namespaces: GatewayNamespace[], fanout: Fa
     context: (update, exceptSocketId) => fanout.context(update, exceptSocketId),
     head: (head) => fanout.head(head),
     membership: (change) => fanout.membership(change),
+    stream: (relays, exceptSocketId) => fanout.stream(relays, exceptSocketId),
     memberRemoved(sessionId, principalId) {
       const room = sessionRoom(sessionId);
       for (const nsp of namespaces) {

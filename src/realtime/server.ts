@@ -10,7 +10,7 @@ import { Server } from "socket.io";
 import type { TokenVerifier } from "../auth/tokens.js";
 import { type Cluster, createCluster } from "../cluster/adapter.js";
 import { principalRoom } from "../cluster/rooms.js";
-import type { Messaging, Publisher } from "../messaging/index.js";
+import type { Messaging, NodeStreams, Publisher } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { type ClientEventName, NAMESPACES, type NamespaceName } from "../protocol/index.js";
@@ -39,6 +39,8 @@ import { createTypingRelay } from "./typing.js";
 
 export interface RealtimeDeps {
   messaging: Messaging;
+  /** The node's open streams (messaging/streams.ts), shared with its HTTP routes. */
+  streams: NodeStreams;
   tokens: TokenVerifier;
   metrics: Metrics;
   logger: Logger;
@@ -181,11 +183,13 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         messaging: deps.messaging,
         namespace: name,
         typing,
+        streams: deps.streams,
+        onGone: senderMayBeGone,
       }),
     );
     nsp.on("connection", (socket) => onConnection(name, socket, onEvent));
   }
-  const fanout = createFanout(io, namespaces, metrics, log);
+  const fanout = createFanout(io, namespaces, metrics, log, deps.streams);
   const publisher = createSocketPublisher(namespaces, fanout);
   const positioning = createPositioning({
     pool: deps.pool,
@@ -295,9 +299,22 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     if (expiresAt !== undefined) expiry.delete(this, expiresAt);
     this.data.lease?.release();
     typing.disconnected(this.id);
+    senderMayBeGone(this);
     stats.disconnected(namespace, principal.id, reason);
     audit.disconnected(this.id, reason);
     log.debug({ socket: this.id, namespace, reason }, "socket disconnected");
+  }
+
+  /**
+   * A socket is gone: when it was its principal's last one on this node, the streams they opened
+   * here abort (a principal is one kind, so one namespace holds all its sockets).
+   */
+  function senderMayBeGone(socket: GatewaySocket): void {
+    const { principal } = socket.data;
+    const left = socket.nsp.adapter.rooms.get(principalRoom(principal.id));
+    if (!left || left.size === 0 || (left.size === 1 && left.has(socket.id))) {
+      deps.streams.senderGone(principal.id);
+    }
   }
 
   // Without a listener socket.io prints every protocol violation's stack to stderr.
@@ -325,6 +342,7 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         refuseHandshakes(io.engine);
         positioning.stop();
         expiry.stop();
+        deps.streams.close();
         dropTransports(io.engine);
         await new Promise((resolve) => setImmediate(resolve));
         await audit.close();

@@ -12,7 +12,12 @@ import { type Config, ConfigError, type Env, loadConfig } from "../config.js";
 import { createDatabase, type Database } from "../db/client.js";
 import { createHttpApp } from "../http/app.js";
 import type { AppEnv } from "../http/routes.js";
-import { createMessaging, type Messaging } from "../messaging/index.js";
+import {
+  createMessaging,
+  createStatelessStreams,
+  type Messaging,
+  streamLimitsOf,
+} from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { maxBodyBytes } from "../protocol/limits.js";
@@ -115,6 +120,8 @@ export function createApiApp(deps: ApiAppDeps): Hono<AppEnv> {
   const { config } = deps;
   return createHttpApp({
     messaging: deps.messaging,
+    // A function keeps nothing between calls: its streams only check and relay.
+    streams: createStatelessStreams({ messaging: deps.messaging, limits: streamLimitsOf(config) }),
     tokens: withPrincipalRegistry(
       createTokenVerifier({ secret: config.jwtSecret, allowNoExpiry: config.devTokens }),
       deps.principals,

@@ -1,0 +1,81 @@
+/**
+ * What the database says about a stream about to open (PROTOCOL.md "Streams"): the caller is a
+ * member, a direct stream's receiver is one too, and whether the stream's id is already a stored
+ * message. Reads only: a stream writes to the database once, when it ends.
+ */
+import type pg from "pg";
+import {
+  type AppendResult,
+  GatewayError,
+  MAX_METADATA_BYTES,
+  type StreamStartPayload,
+  utf8Bytes,
+} from "../protocol/index.js";
+import { withDb } from "./db-errors.js";
+import { requireMember } from "./sessions.js";
+import type { Principal } from "./types.js";
+
+/**
+ * Throws NOT_FOUND / FORBIDDEN (membership), INVALID_PAYLOAD (receiver not a member), TOO_LARGE
+ * (metadata) or CONFLICT (the id is another sender's or session's message). Resolves to the
+ * stored message's ack when the id is already the caller's message in this session (the stream
+ * then opens nothing), else undefined.
+ */
+export async function checkStreamStart(
+  pool: pg.Pool,
+  caller: Principal,
+  input: StreamStartPayload,
+): Promise<AppendResult | undefined> {
+  if (
+    input.metadata !== undefined &&
+    utf8Bytes(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES
+  ) {
+    throw new GatewayError(
+      "TOO_LARGE",
+      `metadata is larger than ${MAX_METADATA_BYTES} bytes serialized`,
+    );
+  }
+  await requireMember(pool, input.sessionId, caller.id);
+  if (input.receiverId !== undefined && input.visibility === "direct") {
+    try {
+      await requireMember(pool, input.sessionId, input.receiverId);
+    } catch (err) {
+      if (err instanceof GatewayError && err.code === "FORBIDDEN") {
+        throw new GatewayError(
+          "INVALID_PAYLOAD",
+          `receiverId: ${input.receiverId} is not a member of session ${input.sessionId}`,
+        );
+      }
+      throw err;
+    }
+  }
+  return storedAs(pool, caller, input.sessionId, input.id);
+}
+
+/**
+ * The ack of the caller's stored message `id` in `sessionId` (duplicate: true), undefined when
+ * no message has that id, CONFLICT when another sender or session has it.
+ */
+export async function storedAs(
+  pool: pg.Pool,
+  caller: Principal,
+  sessionId: string,
+  id: string,
+): Promise<AppendResult | undefined> {
+  const found = await withDb(() =>
+    pool.query<{ session_id: string; sender_id: string; seq: number; created_at: number }>(
+      "select session_id, sender_id, seq, (extract(epoch from created_at) * 1000)::bigint as created_at " +
+        "from messages where id = $1",
+      [id],
+    ),
+  );
+  const row = found.rows[0];
+  if (!row) return undefined;
+  if (row.session_id === sessionId && row.sender_id === caller.id) {
+    return { id, seq: Number(row.seq), createdAt: Number(row.created_at), duplicate: true };
+  }
+  throw new GatewayError(
+    "CONFLICT",
+    `Message id ${id} is already used by another sender or session`,
+  );
+}
