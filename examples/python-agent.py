@@ -81,6 +81,7 @@ class Agent:
         # Bumped on every connect: an answer cut by a disconnect stops, and its retry takes over
         # (two writers of one stream would interleave their deltas).
         self.epoch = 0
+        self.reauth = False
         self.sio.on("connect", self.on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self.on_disconnect, namespace=NAMESPACE)
         self.sio.on("connect_error", self.on_connect_error, namespace=NAMESPACE)
@@ -109,11 +110,22 @@ class Agent:
         self.token = await self.get_token()
         return {"token": self.token}
 
-    async def run(self):
-        await self.sio.connect(
-            GATEWAY_URL, auth=self.auth, transports=["websocket"], namespaces=[NAMESPACE]
-        )
-        await self.sio.wait()
+    async def connect(self, attempts=10):
+        """The first connect, or one after the server ended the connection on purpose (python-
+        socketio reconnects by itself only after a lost one)."""
+        delay = 0.5
+        for attempt in range(attempts):
+            try:
+                await self.sio.connect(
+                    GATEWAY_URL, auth=self.auth, transports=["websocket"], namespaces=[NAMESPACE]
+                )
+                return
+            except (sio_errors.ConnectionError, aiohttp.ClientError, RuntimeError) as err:
+                if attempt == attempts - 1:
+                    raise
+                say("connect failed", err)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5)
 
     async def call(self, event, payload):
         ack = await self.sio.call(event, payload, namespace=NAMESPACE, timeout=ACK_TIMEOUT)
@@ -129,6 +141,10 @@ class Agent:
 
     async def on_disconnect(self):
         say("disconnected")
+        if self.reauth:
+            # The server ended it (AUTH_EXPIRED): connect again with a fresh token.
+            self.reauth = False
+            asyncio.ensure_future(self.connect())
 
     async def on_connect_error(self, data):
         say("connect_error", (data or {}).get("code") if isinstance(data, dict) else data)
@@ -137,6 +153,7 @@ class Agent:
         say("gateway:error", error.get("code"))
         if error.get("code") == "AUTH_EXPIRED" and not os.environ.get("AGENT_TOKEN"):
             self.token = None
+            self.reauth = True
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -158,11 +175,13 @@ class Agent:
                 return sessions
 
     async def join_all(self):
+        # Answers cut by the last disconnect go out again (their ids make that safe); not those
+        # the catch-up below starts.
+        cut = [(sid, m) for sid, m, epoch in self.answering.values() if epoch != self.epoch]
         try:
             for session in await self.my_sessions():
                 await self.join(session["id"], session["headSeq"])
-            # Answers cut by the last disconnect go out again; their ids make that safe.
-            for session_id, message in list(self.answering.values()):
+            for session_id, message in cut:
                 self.start_answer(session_id, message, retry=True)
             say("ready", len(self.last_seq))
         except (sio_errors.SocketIOError, Failed, RuntimeError, aiohttp.ClientError) as err:
@@ -244,7 +263,7 @@ class Agent:
             return
         if message["id"] in self.answering and not retry:
             return
-        self.answering[message["id"]] = (session_id, message)
+        self.answering[message["id"]] = (session_id, message, self.epoch)
         asyncio.ensure_future(self.answer(session_id, message))
 
     async def answer(self, session_id, message):
@@ -307,13 +326,11 @@ async def main():
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        runner = asyncio.ensure_future(agent.run())
-        stopper = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if runner in done:
-            runner.result()  # a failed first connect ends here, with its error
+        # Not sio.wait(): python-socketio 5.7 returns from it when a reconnect succeeds within
+        # a second of the drop. The agent runs until it is told to stop.
+        await agent.connect()
+        await stop.wait()
         await agent.sio.disconnect()
-        runner.cancel()
     say("stopped")
     return 0
 
