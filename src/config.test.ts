@@ -41,6 +41,7 @@ describe("loadConfig", () => {
       socketAllowEio3: false,
       clusterHeadIntervalMs: 5_000,
       typingTimeoutMs: 6_000,
+      presenceNodeTimeoutMs: 20_000,
       socketRateLimit: 200,
       socketMaxBufferBytes: 2_097_152,
       socketBinaryTimeoutMs: 5_000,
@@ -108,6 +109,7 @@ describe("loadConfig", () => {
       STREAM_MAX_OPEN_PER_PRINCIPAL: "4",
       STREAM_DELTA_MAX_BYTES: "512",
       STREAM_DELTA_RATE_LIMIT: "20",
+      PRESENCE_NODE_TIMEOUT_MS: "4000",
     });
     expect(config).toEqual({
       port: 8080,
@@ -131,6 +133,7 @@ describe("loadConfig", () => {
       socketAllowEio3: true,
       clusterHeadIntervalMs: 1000,
       typingTimeoutMs: 2000,
+      presenceNodeTimeoutMs: 4000,
       socketRateLimit: 50,
       socketMaxBufferBytes: 1_048_576,
       socketBinaryTimeoutMs: 200,

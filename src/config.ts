@@ -61,6 +61,8 @@ export const EnvSchema = z.object({
   CLUSTER_HEAD_INTERVAL_MS: int(100, 60_000).default(5_000),
   /** Milliseconds a typing `start` lasts without a refresh before the server sends `stop`. */
   TYPING_TIMEOUT_MS: int(100, 60_000).default(6_000),
+  /** Milliseconds without a heartbeat after which a node's principals go offline everywhere. */
+  PRESENCE_NODE_TIMEOUT_MS: int(500, 600_000).default(20_000),
   /** Events per second one socket may send, sustained (burst: twice this). */
   SOCKET_RATE_LIMIT: int(1, 1_000_000).default(200),
   /** Bytes one connection may have queued for its client; past it the connection is dropped. */
@@ -137,6 +139,7 @@ export interface Config {
   shutdownGraceMs: number;
   clusterHeadIntervalMs: number;
   typingTimeoutMs: number;
+  presenceNodeTimeoutMs: number;
   socketRateLimit: number;
   socketMaxBufferBytes: number;
   socketBinaryTimeoutMs: number;
@@ -230,6 +233,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     clusterHeadIntervalMs: e.CLUSTER_HEAD_INTERVAL_MS,
     typingTimeoutMs: e.TYPING_TIMEOUT_MS,
+    presenceNodeTimeoutMs: e.PRESENCE_NODE_TIMEOUT_MS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
     socketMaxBufferBytes: e.SOCKET_MAX_BUFFER_BYTES,
     socketBinaryTimeoutMs: e.SOCKET_BINARY_TIMEOUT_MS,

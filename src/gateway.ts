@@ -183,6 +183,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     maxContentBytes: config.maxContentBytes,
     headIntervalMs: config.clusterHeadIntervalMs,
     typingTimeoutMs: config.typingTimeoutMs,
+    presenceNodeTimeoutMs: config.presenceNodeTimeoutMs,
     rateLimitPerSecond: config.socketRateLimit,
     rateLimitBurst: config.socketRateLimit * 2,
     maxBufferedBytes: config.socketMaxBufferBytes,

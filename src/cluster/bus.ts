@@ -11,6 +11,7 @@ import type {
   StreamRelay,
   TypingEvent,
 } from "../protocol/index.js";
+import type { PresenceWire } from "./presence.js";
 
 /** The server-side emit that carries a batch (`io.serverSideEmit(FANOUT_EVENT, batch)`). */
 export const FANOUT_EVENT = "tkr:fanout";
@@ -25,6 +26,8 @@ export interface FanoutBatch {
   members?: MembershipChange[];
   /** Stream events, in order; never dropped (receivers put deltas in index order). */
   streams?: StreamRelay[];
+  /** Presence changes, beats and states between nodes (presence.ts); never dropped. */
+  presence?: PresenceWire[];
 }
 
 export interface ClusterBus {

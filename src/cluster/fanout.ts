@@ -15,6 +15,7 @@ import type {
 } from "../protocol/index.js";
 import type { ClusterBus, FanoutBatch } from "./bus.js";
 import { createHeadTracker, type HeadTracker } from "./heads.js";
+import type { PresenceWire } from "./presence.js";
 
 /** Batches stay under the adapter's NOTIFY threshold when they can (large ones use attachments). */
 const BATCH_BYTES = 6_000;
@@ -37,6 +38,8 @@ export interface Fanout {
    * never dropped: a lost delta would leave a gap in every receiver's text).
    */
   stream(relays: StreamRelay[], exceptSocketId?: string): void;
+  /** A presence item for the other nodes only: this node's sockets learn of it from the mesh. */
+  presence(item: PresenceWire): void;
   /** What this node's sockets have been given, for the positioning pass. */
   readonly heads: Pick<HeadTracker, "behind" | "retain">;
 }
@@ -64,6 +67,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         typing: TypingEvent[];
         members: MembershipChange[];
         streams: StreamRelay[];
+        presence: PresenceWire[];
       }
     | undefined;
   let pendingBytes = 0;
@@ -89,6 +93,7 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (batch.typing.length) out.typing = batch.typing;
       if (batch.members.length) out.members = batch.members;
       if (batch.streams.length) out.streams = batch.streams;
+      if (batch.presence.length) out.presence = batch.presence;
       ready.push(out);
       // A stuck bus must not hold memory without bound: the oldest go, heads heal them.
       if (ready.length > MAX_READY) ready.splice(0, ready.length - MAX_READY);
@@ -123,19 +128,28 @@ export function createFanout(options: FanoutOptions): Fanout {
   }
 
   function enqueue(
-    kind: "messages" | "contexts" | "heads" | "typing" | "members" | "streams",
+    kind: "messages" | "contexts" | "heads" | "typing" | "members" | "streams" | "presence",
     item:
       | StoredMessage
       | ContextUpdateEvent
       | SessionHead
       | TypingEvent
       | MembershipChange
-      | StreamRelay,
+      | StreamRelay
+      | PresenceWire,
   ) {
     const size = JSON.stringify(item).length;
     if (pending && pendingBytes + size > BATCH_BYTES) flush();
     if (!pending) {
-      pending = { messages: [], contexts: [], heads: [], typing: [], members: [], streams: [] };
+      pending = {
+        messages: [],
+        contexts: [],
+        heads: [],
+        typing: [],
+        members: [],
+        streams: [],
+        presence: [],
+      };
       setImmediate(flush);
     }
     (pending[kind] as unknown[]).push(item);
@@ -177,6 +191,9 @@ export function createFanout(options: FanoutOptions): Fanout {
     stream(relays, exceptSocketId) {
       deliverLocally({ streams: relays }, exceptSocketId);
       for (const relay of relays) enqueue("streams", relay);
+    },
+    presence(item) {
+      enqueue("presence", item);
     },
   };
 }

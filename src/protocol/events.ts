@@ -7,6 +7,8 @@ import type {
   Context,
   ContextUpdateEvent,
   ContextWriteResult,
+  PresenceEntry,
+  PresenceEvent,
   PrincipalKind,
   Session,
   SessionHead,
@@ -51,6 +53,8 @@ export type JoinSessionResult = {
   hasMore?: boolean;
   /** The session's open streams with their text so far. */
   streams?: OpenStream[];
+  /** Who is online in the session now, the joiner included. */
+  presence: PresenceEntry[];
 };
 export type LeaveSessionResult = { sessionId: string };
 export type SyncResult = {
@@ -94,6 +98,7 @@ export type ServerToClientEvents = {
   "stream:start": (event: StreamStartEvent) => void;
   "stream:delta": (event: StreamDeltaEvent) => void;
   "stream:abort": (event: StreamAbortEvent) => void;
+  presence: (event: PresenceEvent) => void;
   "session:added": (event: SessionAddedEvent) => void;
   "session:removed": (event: SessionRemovedEvent) => void;
   "member:added": (event: MemberEvent) => void;

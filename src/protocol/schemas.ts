@@ -167,6 +167,25 @@ export type TypingEvent = {
   state: "start" | "stop";
 };
 
+/** `presence`: a principal came online in a session (a socket of it joined, on any node) or went offline. */
+export type PresenceEvent = {
+  sessionId: string;
+  principalId: string;
+  kind: PrincipalKind;
+  name: string;
+  state: "online" | "offline";
+  /** ms since epoch */
+  at: number;
+};
+
+/** Who is online in a session now (`join_session` ack), online since `since` (ms). */
+export type PresenceEntry = {
+  principalId: string;
+  kind: PrincipalKind;
+  name: string;
+  since: number;
+};
+
 /** A context as stored, returned by `context:get` and the HTTP API. */
 export const Context = z.object({
   sessionId: z.string(),
@@ -221,6 +240,21 @@ export const Session = z.object({
   headSeq: z.number().int().nonnegative(),
 });
 export type Session = z.infer<typeof Session>;
+
+/** A member with its kind and display name: kind null and name = id when never seen with a token. */
+export const MemberDetail = z.object({
+  principalId: z.string(),
+  kind: PrincipalKind.nullable(),
+  name: z.string(),
+});
+export type MemberDetail = z.infer<typeof MemberDetail>;
+
+/** A session as `GET /v1/sessions/:id`, `POST /v1/sessions` and `session:added` give it. */
+export const SessionDetail = Session.extend({
+  /** One per member, in the order of `members`. */
+  memberDetails: z.array(MemberDetail),
+});
+export type SessionDetail = z.infer<typeof SessionDetail>;
 
 /** A session in the caller's list: `Session` with the time of its newest message (ms). */
 export const SessionSummary = Session.extend({

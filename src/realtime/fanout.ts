@@ -21,6 +21,8 @@ export function createFanout(
   metrics: Metrics,
   logger: Logger,
   streams: NodeStreams,
+  /** Presence items from other nodes (presence.ts). */
+  onPresence?: (items: NonNullable<FanoutBatch["presence"]>) => void,
 ): Fanout {
   const emitStream = createStreamEmitter(namespaces);
   // Streams that expire here without their owner (a dead node, a function) reach only these
@@ -58,6 +60,7 @@ export function createFanout(
         localRoom(nsp, typing.sessionId, exceptSocketId).emit("typing", typing);
       }
     }
+    if (batch.presence) onPresence?.(batch.presence);
     for (const change of batch.members ?? []) {
       const { member } = change;
       for (const nsp of namespaces) {

@@ -22,6 +22,7 @@ import {
   TypingPayload,
 } from "../protocol/index.js";
 import { type AckDeps, defineEvent, type EventRunner } from "./ack.js";
+import type { PresenceTracker } from "./presence.js";
 import { queueRead } from "./read-queue.js";
 import type { GatewaySocket } from "./types.js";
 import type { TypingRelay } from "./typing.js";
@@ -37,9 +38,10 @@ export function createHandlers(
     streams: NodeStreams;
     /** The socket is gone: what it alone kept open ends (server.ts). */
     onGone(socket: GatewaySocket): void;
+    presence: PresenceTracker;
   },
 ): Map<ClientEventName, EventRunner> {
-  const { messaging, metrics, typing, streams } = deps;
+  const { messaging, metrics, typing, streams, presence } = deps;
   const handlers = new Map<ClientEventName, EventRunner>();
 
   handlers.set(
@@ -62,10 +64,18 @@ export function createHandlers(
           await socket.leave(sessionRoom(sessionId));
           throw err;
         }
-        // The open streams are read last, with nothing awaited before the ack leaves: a delta
-        // emitted after this arrives after the ack, one emitted before is in `content`.
+        presence.joined(socket, sessionId);
+        // The open streams and the presence list are read last, with nothing awaited before the
+        // ack leaves: a delta emitted after this arrives after the ack, one emitted before is in
+        // `content`; a `presence` event this socket got before the ack is in the list, and every
+        // later change arrives after it.
         if (lastSeq === undefined) {
-          return { sessionId, headSeq: access.headSeq, streams: streams.open(sessionId) };
+          return {
+            sessionId,
+            headSeq: access.headSeq,
+            streams: streams.open(sessionId),
+            presence: presence.list(sessionId),
+          };
         }
         const page = await queueRead(socket, () =>
           messaging.readMessages(socket.data.principal, sessionId, lastSeq, JOIN_CATCH_UP_LIMIT),
@@ -76,6 +86,7 @@ export function createHandlers(
           messages: page.messages,
           hasMore: page.hasMore,
           streams: streams.open(sessionId),
+          presence: presence.list(sessionId),
         };
       },
     ),

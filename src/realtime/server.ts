@@ -25,6 +25,7 @@ import { createFanout } from "./fanout.js";
 import { guardedParser, refuseOversized } from "./frame-guard.js";
 import { createHandlers } from "./handlers.js";
 import { createPositioning } from "./positioning.js";
+import { createPresenceTracker } from "./presence.js";
 import {
   createPrincipalGate,
   type PrincipalLimitOptions,
@@ -75,6 +76,8 @@ export interface RealtimeDeps {
   allowEIO3?: boolean;
   /** Milliseconds a typing `start` lasts without a refresh (typing.ts). Default 6,000. */
   typingTimeoutMs?: number;
+  /** Milliseconds after which a silent node's principals go offline (presence.ts). Default 20,000. */
+  presenceNodeTimeoutMs?: number;
 }
 
 export interface RealtimeServer {
@@ -165,9 +168,16 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
 
   const namespaces: GatewayNamespace[] = [];
   const typing = createTypingRelay(() => fanout, deps.typingTimeoutMs);
-  for (const name of Object.keys(NAMESPACES) as NamespaceName[]) {
-    const nsp: GatewayNamespace = io.of(name);
-    namespaces.push(nsp);
+  for (const name of Object.keys(NAMESPACES) as NamespaceName[]) namespaces.push(io.of(name));
+  const presence = createPresenceTracker({
+    nodeId: deps.nodeId,
+    namespaces,
+    fanout: () => fanout,
+    nameOf: (socket) => socket.data.principal.name ?? socket.data.principal.id,
+    ...(deps.presenceNodeTimeoutMs ? { timeoutMs: deps.presenceNodeTimeoutMs } : {}),
+  });
+  for (const nsp of namespaces) {
+    const name = nsp.name as NamespaceName;
     nsp.use((_socket, next) =>
       accepting
         ? next()
@@ -185,11 +195,15 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         typing,
         streams: deps.streams,
         onGone: senderMayBeGone,
+        presence,
       }),
     );
     nsp.on("connection", (socket) => onConnection(name, socket, onEvent));
   }
-  const fanout = createFanout(io, namespaces, metrics, log, deps.streams);
+  const fanout = createFanout(io, namespaces, metrics, log, deps.streams, (items) =>
+    presence.receive(items),
+  );
+  presence.start();
   const publisher = createSocketPublisher(namespaces, fanout);
   const positioning = createPositioning({
     pool: deps.pool,
@@ -199,7 +213,10 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     ...(deps.headIntervalMs ? { intervalMs: deps.headIntervalMs } : {}),
   });
   // NOTIFYs sent while the listener was down are lost for good: tell every local room its head.
-  cluster.onListenerRestored(() => void positioning.run(true));
+  cluster.onListenerRestored(() => {
+    void positioning.run(true);
+    presence.resync();
+  });
 
   // Everything below is shared by all sockets: a socket costs one bound middleware, a set entry
   // for its expiry and the state it actually uses (types.ts SocketData), not a set of closures.
@@ -343,6 +360,8 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         positioning.stop();
         expiry.stop();
         deps.streams.close();
+        // Before the sockets go: the others drop this node's presence at once, not at timeout.
+        presence.stop();
         dropTransports(io.engine);
         await new Promise((resolve) => setImmediate(resolve));
         await audit.close();
