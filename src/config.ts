@@ -63,6 +63,8 @@ export const EnvSchema = z.object({
   TYPING_TIMEOUT_MS: int(100, 60_000).default(6_000),
   /** Milliseconds without a heartbeat after which a node's principals go offline everywhere. */
   PRESENCE_NODE_TIMEOUT_MS: int(500, 600_000).default(20_000),
+  /** Milliseconds between receipt flushes: each member's watermarks are written at most once per flush. */
+  RECEIPT_FLUSH_MS: int(1_000, 60_000).default(1_000),
   /** Events per second one socket may send, sustained (burst: twice this). */
   SOCKET_RATE_LIMIT: int(1, 1_000_000).default(200),
   /** Bytes one connection may have queued for its client; past it the connection is dropped. */
@@ -140,6 +142,7 @@ export interface Config {
   clusterHeadIntervalMs: number;
   typingTimeoutMs: number;
   presenceNodeTimeoutMs: number;
+  receiptFlushMs: number;
   socketRateLimit: number;
   socketMaxBufferBytes: number;
   socketBinaryTimeoutMs: number;
@@ -234,6 +237,7 @@ export function loadConfig(env: Env): Readonly<Config> {
     clusterHeadIntervalMs: e.CLUSTER_HEAD_INTERVAL_MS,
     typingTimeoutMs: e.TYPING_TIMEOUT_MS,
     presenceNodeTimeoutMs: e.PRESENCE_NODE_TIMEOUT_MS,
+    receiptFlushMs: e.RECEIPT_FLUSH_MS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
     socketMaxBufferBytes: e.SOCKET_MAX_BUFFER_BYTES,
     socketBinaryTimeoutMs: e.SOCKET_BINARY_TIMEOUT_MS,

@@ -103,6 +103,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     historyPageMaxBytes: config.historyPageMaxBytes,
     logger: logger.child({ module: "messaging" }),
     onAppend: (seconds) => metrics.appendLatency.observe(seconds),
+    receipts: {
+      mode: "coalesce",
+      flushMs: config.receiptFlushMs,
+      onWrite: (rows) => {
+        metrics.receiptWrites.inc({ unit: "statements" });
+        metrics.receiptWrites.inc({ unit: "rows" }, rows);
+      },
+    },
   });
   const streams = createNodeStreams({
     messaging,
@@ -262,6 +270,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         for (const socket of openSockets) socket.destroy();
         await httpClosed;
         await realtimeClosed;
+        // Receipts buffered for the next flush are written now, while the pool is open.
+        await messaging
+          .close()
+          .catch((err: unknown) => logger.warn({ err }, "receipt flush failed"));
         await database.close().catch(() => {});
         await metricsServer?.close();
         metrics.stop();

@@ -6,6 +6,7 @@
 import type {
   ContextUpdateEvent,
   MembershipChange,
+  ReceiptEvent,
   SessionHead,
   StoredMessage,
   StreamRelay,
@@ -28,6 +29,8 @@ export interface FanoutBatch {
   streams?: StreamRelay[];
   /** Presence changes, beats and states between nodes (presence.ts); never dropped. */
   presence?: PresenceWire[];
+  /** Watermarks that moved; queued like messages (a lost one is healed by the next). */
+  receipts?: ReceiptEvent[];
 }
 
 export interface ClusterBus {

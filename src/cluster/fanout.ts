@@ -8,6 +8,7 @@
 import type {
   ContextUpdateEvent,
   MembershipChange,
+  ReceiptEvent,
   SessionHead,
   StoredMessage,
   StreamRelay,
@@ -40,8 +41,10 @@ export interface Fanout {
   stream(relays: StreamRelay[], exceptSocketId?: string): void;
   /** A presence item for the other nodes only: this node's sockets learn of it from the mesh. */
   presence(item: PresenceWire): void;
-  /** What this node's sockets have been given, for the positioning pass. */
-  readonly heads: Pick<HeadTracker, "behind" | "retain">;
+  /** A member's receipt watermarks moved, to this node's sockets and the other nodes'. */
+  receipt(event: ReceiptEvent): void;
+  /** What this node's sockets have been given, for the positioning pass and receipt checks. */
+  readonly heads: Pick<HeadTracker, "behind" | "retain" | "highest" | "seen">;
 }
 
 export interface FanoutOptions {
@@ -68,6 +71,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         members: MembershipChange[];
         streams: StreamRelay[];
         presence: PresenceWire[];
+        receipts: ReceiptEvent[];
       }
     | undefined;
   let pendingBytes = 0;
@@ -94,6 +98,7 @@ export function createFanout(options: FanoutOptions): Fanout {
       if (batch.members.length) out.members = batch.members;
       if (batch.streams.length) out.streams = batch.streams;
       if (batch.presence.length) out.presence = batch.presence;
+      if (batch.receipts.length) out.receipts = batch.receipts;
       ready.push(out);
       // A stuck bus must not hold memory without bound: the oldest go, heads heal them.
       if (ready.length > MAX_READY) ready.splice(0, ready.length - MAX_READY);
@@ -128,7 +133,15 @@ export function createFanout(options: FanoutOptions): Fanout {
   }
 
   function enqueue(
-    kind: "messages" | "contexts" | "heads" | "typing" | "members" | "streams" | "presence",
+    kind:
+      | "messages"
+      | "contexts"
+      | "heads"
+      | "typing"
+      | "members"
+      | "streams"
+      | "presence"
+      | "receipts",
     item:
       | StoredMessage
       | ContextUpdateEvent
@@ -136,7 +149,8 @@ export function createFanout(options: FanoutOptions): Fanout {
       | TypingEvent
       | MembershipChange
       | StreamRelay
-      | PresenceWire,
+      | PresenceWire
+      | ReceiptEvent,
   ) {
     const size = JSON.stringify(item).length;
     if (pending && pendingBytes + size > BATCH_BYTES) flush();
@@ -149,6 +163,7 @@ export function createFanout(options: FanoutOptions): Fanout {
         members: [],
         streams: [],
         presence: [],
+        receipts: [],
       };
       setImmediate(flush);
     }
@@ -194,6 +209,10 @@ export function createFanout(options: FanoutOptions): Fanout {
     },
     presence(item) {
       enqueue("presence", item);
+    },
+    receipt(event) {
+      deliverLocally({ receipts: [event] });
+      enqueue("receipts", event);
     },
   };
 }

@@ -26,6 +26,8 @@ import {
   oneDirection,
   PrincipalId,
   PutContextRequest,
+  ReceiptRequest,
+  ReceiptResult,
   Session,
   SessionList,
 } from "../protocol/index.js";
@@ -240,6 +242,25 @@ export function createV1Routes(deps: RoutesDeps, registry: RouteRegistry): Hono<
         });
         return c.json(result, result.duplicate ? 200 : 201);
       },
+    }),
+  );
+
+  add(
+    defineRoute({
+      method: "post",
+      path: "/sessions/:id/receipts",
+      summary: "Report messages delivered or read up to seq; answers the caller's watermarks",
+      params: { id: sessionId },
+      body: ReceiptRequest,
+      responses: { 200: { description: "watermarks after it", schema: ReceiptResult } },
+      handler: async (c, { params, body }) =>
+        c.json(
+          await messaging.receipt(c.get("principal"), {
+            sessionId: params.id,
+            seq: body.seq,
+            kind: body.kind,
+          }),
+        ),
     }),
   );
 

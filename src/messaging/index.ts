@@ -1,5 +1,6 @@
 export { isUnavailable } from "./db-errors.js";
 export { checkMessageRules } from "./messages.js";
+export type { ReceiptHint } from "./receipts.js";
 export { createMessaging, type Messaging, type MessagingDeps, type Origin } from "./service.js";
 export type { CreateSessionInput } from "./sessions.js";
 export {

@@ -10,7 +10,11 @@ import {
   type ContextUpdatePayload,
   type ContextWriteResult,
   DEFAULT_PAGE_LIMIT,
+  type MemberReceipt,
   type MessageInput,
+  type ReceiptEvent,
+  type ReceiptPayload,
+  type ReceiptResult,
   type Session,
   type SessionList,
   type StreamRelay,
@@ -24,6 +28,7 @@ import {
   readMessages,
   readMessagesBefore,
 } from "./messages.js";
+import { createReceiptLedger, type ReceiptHint } from "./receipts.js";
 import { listSessions } from "./session-list.js";
 import {
   addMember,
@@ -50,6 +55,16 @@ export interface MessagingDeps {
   logger?: Logger;
   /** Observes each append's database time, in seconds (for the latency histogram). */
   onAppend?: (seconds: number) => void;
+  /**
+   * Receipt watermarks: `coalesce` (a node: written at most once per member per `flushMs`,
+   * default 1,000) or `direct` (serverless: each move written at once). Default `direct`.
+   */
+  receipts?: {
+    mode?: "coalesce" | "direct";
+    flushMs?: number;
+    /** Called once per receipt write statement with its rows (metrics). */
+    onWrite?: (rows: number) => void;
+  };
 }
 
 /** Where the call came from, so a broadcast can skip the sending socket. */
@@ -94,6 +109,16 @@ export interface Messaging {
   storedAs(caller: Principal, sessionId: string, id: string): Promise<AppendResult | undefined>;
   /** Relays a stream's events, in order (nothing stored), best effort like every publish. */
   publishStream(relays: StreamRelay[], origin?: Origin): void;
+  /** A `receipt`: raises the caller's watermark (membership and head checked; hint: see type). */
+  receipt(caller: Principal, input: ReceiptPayload, hint?: ReceiptHint): Promise<ReceiptResult>;
+  /** Every member's watermarks, this node's unflushed ones merged; membership checked by the caller. */
+  sessionReceipts(sessionId: string): Promise<MemberReceipt[]>;
+  /** A `receipt` broadcast from another node, so this node's answers include it. */
+  observeReceipt(event: ReceiptEvent): void;
+  /** Writes unflushed receipt watermarks now (tests; shutdown uses `close`). */
+  flushReceipts(): Promise<void>;
+  /** Flushes what is buffered (receipts); the pool stays open. */
+  close(): Promise<void>;
   /** Replaces the publisher (the realtime server plugs itself in after it starts). */
   setPublisher(publisher: Publisher): void;
 }
@@ -116,10 +141,23 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     }
   };
 
+  const receipts = createReceiptLedger({
+    pool,
+    mode: deps.receipts?.mode ?? "direct",
+    ...(deps.receipts?.flushMs ? { flushMs: deps.receipts.flushMs } : {}),
+    ...(deps.receipts?.onWrite ? { onWrite: deps.receipts.onWrite } : {}),
+    publish: (event) => publish("receipt", () => publisher.receipt?.(event)),
+    onFlushError: (err) => log?.warn({ err }, "receipt flush failed; retried on the next"),
+  });
+
   return {
     createSession: (caller, input) => createSession(db, caller, input),
-    getSession: (caller, sessionId) => getSession(db, caller, sessionId),
-    listSessions: (caller, limit, cursor) => listSessions(pool, caller, limit, cursor),
+    async getSession(caller, sessionId) {
+      const session = await getSession(db, caller, sessionId);
+      return { ...session, receipts: await receipts.session(sessionId) };
+    },
+    listSessions: (caller, limit, cursor) =>
+      listSessions(pool, caller, limit, cursor, receipts.unflushedReads(caller.id)),
     async addMember(caller, sessionId, principalId) {
       if (!(await addMember(db, caller, sessionId, principalId))) return;
       // Read after the commit, so the event carries the session as it now is; best effort
@@ -168,6 +206,11 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     publishStream(relays, origin) {
       publish("stream", () => publisher.stream?.(relays, origin?.socketId));
     },
+    receipt: (caller, input, hint) => receipts.record(caller, input, hint),
+    sessionReceipts: (sessionId) => receipts.session(sessionId),
+    observeReceipt: (event) => receipts.observe(event),
+    flushReceipts: () => receipts.flush(),
+    close: () => receipts.close(),
     setPublisher(next) {
       publisher = next;
     },

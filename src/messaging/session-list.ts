@@ -13,15 +13,22 @@ import type { Principal } from "./types.js";
  * needs no column written on the append path. Activity is in microseconds (the precision of
  * `sessions.created_at`), and the keyset `(activity, id)` is both the order and the cursor, so
  * a page never repeats or skips a session whose activity did not change. Member lists are read
- * only for the page's rows.
+ * only for the page's rows, and so is `unread`: the caller's read watermark (the stored one, or
+ * this node's newer unflushed one, `$5`/`$6`) against the messages after it by the primary key,
+ * counting at most `UNREAD_CAP` so that a session nobody reads costs a bounded scan.
  */
+/** `unread` counts at most this many (PROTOCOL.md `GET /v1/sessions`). */
+export const UNREAD_CAP = 1_000;
+
 const LIST_SQL = `
 with mine as (
   select s.id, s.title, s.last_seq, last.created_at as last_message_at,
+    greatest(sm.read_seq, coalesce(o.read, 0)) as read_seq,
     (extract(epoch from coalesce(last.created_at, s.created_at)) * 1000000)::bigint as activity
   from session_members sm
   join sessions s on s.id = sm.session_id
   left join messages last on last.session_id = s.id and last.seq = s.last_seq
+  left join unnest($5::text[], $6::bigint[]) as o(session_id, read) on o.session_id = s.id
   where sm.principal_id = $1
 ), page as (
   select * from mine
@@ -32,7 +39,14 @@ with mine as (
 select id, title, last_seq, activity,
   (extract(epoch from last_message_at) * 1000)::bigint as last_message_at,
   array(select m.principal_id from session_members m where m.session_id = page.id
-    order by m.added_at, m.principal_id) as members
+    order by m.added_at, m.principal_id) as members,
+  read_seq,
+  (select count(*) from (
+    select 1 from messages u
+    where u.session_id = page.id and u.seq > page.read_seq and u.sender_id <> $1
+      -- What the caller may see (direct messages only to their sender and receiver).
+      and (u.visibility = 'session' or u.sender_id = $1 or u.receiver_id = $1)
+    limit ${UNREAD_CAP}) capped)::int as unread
 from page
 order by activity desc, id desc`;
 
@@ -68,6 +82,8 @@ export async function listSessions(
   caller: Principal,
   limit: number,
   cursor?: string,
+  /** This node's unflushed read watermarks of the caller, by session. */
+  unflushedReads: ReadonlyMap<string, number> = new Map(),
 ): Promise<SessionList> {
   const after = cursor === undefined ? undefined : decodeCursor(cursor);
   const result = await withDb(() =>
@@ -78,10 +94,19 @@ export async function listSessions(
       activity: number;
       last_message_at: number | null;
       members: string[];
+      read_seq: number;
+      unread: number;
     }>({
       name: "tkr_list_sessions",
       text: LIST_SQL,
-      values: [caller.id, after?.activity ?? null, after?.id ?? null, limit + 1],
+      values: [
+        caller.id,
+        after?.activity ?? null,
+        after?.id ?? null,
+        limit + 1,
+        [...unflushedReads.keys()],
+        [...unflushedReads.values()],
+      ],
     }),
   );
   const rows = result.rows.slice(0, limit);
@@ -91,6 +116,8 @@ export async function listSessions(
     members: row.members,
     headSeq: row.last_seq,
     lastMessageAt: row.last_message_at,
+    read: Number(row.read_seq),
+    unread: row.unread,
   }));
   const last = rows.at(-1);
   const nextCursor =

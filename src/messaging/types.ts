@@ -2,6 +2,7 @@ import type {
   ContextUpdateEvent,
   MembershipChange,
   PrincipalKind,
+  ReceiptEvent,
   SessionHead,
   StoredMessage,
   StreamRelay,
@@ -38,6 +39,8 @@ export interface Publisher {
    * `exceptSocketId`. Optional: publishers that predate streams stay valid (they relay none).
    */
   stream?(relays: StreamRelay[], exceptSocketId?: string): void | Promise<void>;
+  /** A member's receipt watermarks moved: `receipt` to the session's room on every node. */
+  receipt?(event: ReceiptEvent): void | Promise<void>;
 }
 
 export const noopPublisher: Publisher = {

@@ -36,6 +36,8 @@ export interface Metrics {
   clusterErrors: client.Counter;
   /** Connections this node closed to protect itself, by reason (frame-guard.ts, backpressure.ts). */
   socketDrops: client.Counter<"reason">;
+  /** Receipt watermark writes: `unit="statements"` (one per flush statement) and `"rows"`. */
+  receiptWrites: client.Counter<"unit">;
   socket: SocketCounters;
   /** Adds pool gauges (in use / idle / waiting) for a named pool. */
   observePool(name: string, pool: pg.Pool): void;
@@ -154,6 +156,12 @@ export function createMetrics(options: { nodeId: string }): Metrics {
       name: "tkr_socket_drops_total",
       help: "Connections closed by this node to protect itself: outgoing_buffer, oversized_event, incomplete_binary",
       labelNames: ["reason"],
+      registers: [registry],
+    }),
+    receiptWrites: new client.Counter({
+      name: "tkr_receipt_writes_total",
+      help: "Receipt watermark writes to the database: statements, and member rows they carried",
+      labelNames: ["unit"],
       registers: [registry],
     }),
     socket,

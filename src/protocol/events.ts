@@ -7,9 +7,12 @@ import type {
   Context,
   ContextUpdateEvent,
   ContextWriteResult,
+  MemberReceipt,
   PresenceEntry,
   PresenceEvent,
   PrincipalKind,
+  ReceiptEvent,
+  ReceiptResult,
   Session,
   SessionHead,
   StoredMessage,
@@ -55,6 +58,8 @@ export type JoinSessionResult = {
   streams?: OpenStream[];
   /** Who is online in the session now, the joiner included. */
   presence: PresenceEntry[];
+  /** Every member's watermarks, this node's unflushed receipts included. */
+  receipts: MemberReceipt[];
 };
 export type LeaveSessionResult = { sessionId: string };
 export type SyncResult = {
@@ -81,6 +86,7 @@ export type EventResults = {
   "stream:delta": StreamDeltaResult;
   "stream:end": AppendResult;
   "stream:abort": StreamAbortResult;
+  receipt: ReceiptResult;
 };
 
 export type ClientEventName = keyof EventResults;
@@ -99,6 +105,7 @@ export type ServerToClientEvents = {
   "stream:delta": (event: StreamDeltaEvent) => void;
   "stream:abort": (event: StreamAbortEvent) => void;
   presence: (event: PresenceEvent) => void;
+  receipt: (event: ReceiptEvent) => void;
   "session:added": (event: SessionAddedEvent) => void;
   "session:removed": (event: SessionRemovedEvent) => void;
   "member:added": (event: MemberEvent) => void;
@@ -120,6 +127,7 @@ export const CLIENT_EVENTS: readonly ClientEventName[] = [
   "stream:delta",
   "stream:end",
   "stream:abort",
+  "receipt",
 ];
 
 /** Socket.IO namespaces and the token kind each admits. */

@@ -185,6 +185,37 @@ export type PresenceEntry = {
   name: string;
   since: number;
 };
+/** A watermark value: a seq, 0 to 2^53 - 1. */
+const Seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const ReceiptKind = z.enum(["delivered", "read"]);
+export type ReceiptKind = z.infer<typeof ReceiptKind>;
+
+/** `receipt`: the sender has been handed (`delivered`) or has shown (`read`) up to `seq`. */
+export const ReceiptPayload = z.strictObject({ sessionId: Id, seq: Seq, kind: ReceiptKind });
+export type ReceiptPayload = z.infer<typeof ReceiptPayload>;
+
+/** `POST /v1/sessions/:id/receipts`: the socket event without `sessionId`. */
+export const ReceiptRequest = z.strictObject({ seq: Seq, kind: ReceiptKind });
+
+/** One member's watermarks: the highest seq it reported delivered and read (read ≤ delivered). */
+export const MemberReceipt = z.object({
+  principalId: z.string(),
+  delivered: z.number().int().nonnegative(),
+  read: z.number().int().nonnegative(),
+});
+export type MemberReceipt = z.infer<typeof MemberReceipt>;
+
+/** The server `receipt` broadcast: a member's watermarks after they moved. */
+export type ReceiptEvent = MemberReceipt & { sessionId: string };
+
+/** The `receipt` ack and the HTTP route's answer: the caller's watermarks after the receipt. */
+export const ReceiptResult = z.object({
+  sessionId: z.string(),
+  delivered: z.number().int().nonnegative(),
+  read: z.number().int().nonnegative(),
+});
+export type ReceiptResult = z.infer<typeof ReceiptResult>;
 
 /** A context as stored, returned by `context:get` and the HTTP API. */
 export const Context = z.object({
@@ -238,6 +269,8 @@ export const Session = z.object({
   title: z.string().nullable(),
   members: z.array(z.string()),
   headSeq: z.number().int().nonnegative(),
+  /** Every member's watermarks (`GET /v1/sessions/:id`; absent where a session is created). */
+  receipts: z.array(MemberReceipt).optional(),
 });
 export type Session = z.infer<typeof Session>;
 
@@ -257,8 +290,14 @@ export const SessionDetail = Session.extend({
 export type SessionDetail = z.infer<typeof SessionDetail>;
 
 /** A session in the caller's list: `Session` with the time of its newest message (ms). */
+/**
+ * A session in the caller's list: `Session` with the time of its newest message (ms), the
+ * caller's read watermark and how many messages after it others sent that the caller may see.
+ */
 export const SessionSummary = Session.extend({
   lastMessageAt: z.number().int().nullable(),
+  read: z.number().int().nonnegative(),
+  unread: z.number().int().nonnegative(),
 });
 export type SessionSummary = z.infer<typeof SessionSummary>;
 

@@ -10,6 +10,7 @@ import { principalRoom, sessionRoom } from "../cluster/rooms.js";
 import type { NodeStreams } from "../messaging/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import type { ReceiptEvent } from "../protocol/index.js";
 import { createStreamEmitter } from "./stream-emit.js";
 import type { GatewayNamespace, GatewayServer } from "./types.js";
 
@@ -23,6 +24,8 @@ export function createFanout(
   streams: NodeStreams,
   /** Presence items from other nodes (presence.ts). */
   onPresence?: (items: NonNullable<FanoutBatch["presence"]>) => void,
+  /** Receipts from any node, so this node's answers include them. */
+  onReceipt?: (event: ReceiptEvent) => void,
 ): Fanout {
   const emitStream = createStreamEmitter(namespaces);
   // Streams that expire here without their owner (a dead node, a function) reach only these
@@ -61,6 +64,11 @@ export function createFanout(
       }
     }
     if (batch.presence) onPresence?.(batch.presence);
+    for (const receipt of batch.receipts ?? []) {
+      onReceipt?.(receipt);
+      // The member's own sockets too: another tab or device of theirs learns what was read.
+      for (const nsp of namespaces) localRoom(nsp, receipt.sessionId).emit("receipt", receipt);
+    }
     for (const change of batch.members ?? []) {
       const { member } = change;
       for (const nsp of namespaces) {

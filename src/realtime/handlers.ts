@@ -4,6 +4,7 @@
  */
 
 import { z } from "zod";
+import type { Fanout } from "../cluster/fanout.js";
 import { sessionRoom } from "../cluster/rooms.js";
 import type { Messaging, NodeStreams } from "../messaging/index.js";
 import {
@@ -14,6 +15,7 @@ import {
   JoinSessionPayload,
   LeaveSessionPayload,
   MessageInput,
+  ReceiptPayload,
   StreamAbortPayload,
   StreamDeltaPayload,
   StreamEndPayload,
@@ -39,6 +41,8 @@ export function createHandlers(
     /** The socket is gone: what it alone kept open ends (server.ts). */
     onGone(socket: GatewaySocket): void;
     presence: PresenceTracker;
+    /** What this node's sockets know of each session's head (receipts need no read up to it). */
+    heads: () => Fanout["heads"];
   },
 ): Map<ClientEventName, EventRunner> {
   const { messaging, metrics, typing, streams, presence } = deps;
@@ -64,6 +68,8 @@ export function createHandlers(
           await socket.leave(sessionRoom(sessionId));
           throw err;
         }
+        const receipts = await messaging.sessionReceipts(sessionId);
+        deps.heads().seen(sessionId, access.headSeq);
         presence.joined(socket, sessionId);
         // The open streams and the presence list are read last, with nothing awaited before the
         // ack leaves: a delta emitted after this arrives after the ack, one emitted before is in
@@ -73,6 +79,7 @@ export function createHandlers(
           return {
             sessionId,
             headSeq: access.headSeq,
+            receipts,
             streams: streams.open(sessionId),
             presence: presence.list(sessionId),
           };
@@ -80,6 +87,7 @@ export function createHandlers(
         const page = await queueRead(socket, () =>
           messaging.readMessages(socket.data.principal, sessionId, lastSeq, JOIN_CATCH_UP_LIMIT),
         );
+        deps.heads().seen(sessionId, page.headSeq);
         return {
           sessionId,
           headSeq: page.headSeq,
@@ -87,6 +95,7 @@ export function createHandlers(
           hasMore: page.hasMore,
           streams: streams.open(sessionId),
           presence: presence.list(sessionId),
+          receipts,
         };
       },
     ),
@@ -125,6 +134,8 @@ export function createHandlers(
           ? messaging.readMessages(socket.data.principal, sessionId, afterSeq ?? 0, limit)
           : messaging.readMessagesBefore(socket.data.principal, sessionId, beforeSeq, limit),
       );
+      // Only for a joined socket: the head tracker forgets sessions no socket here is in.
+      if (socket.rooms.has(sessionRoom(sessionId))) deps.heads().seen(sessionId, page.headSeq);
       return { sessionId, ...page };
     }),
   );
@@ -201,6 +212,19 @@ export function createHandlers(
     defineEvent(deps, "stream:abort", StreamAbortPayload, (input, socket) =>
       streams.abort(socket.data.principal, input, { socketId: socket.id }),
     ),
+  );
+
+  handlers.set(
+    "receipt",
+    defineEvent(deps, "receipt", ReceiptPayload, (input, socket) => {
+      // A joined socket is a member (a removal takes it out of the room), and a seq up to what
+      // this node's sockets know exists needs no read; anything else is checked in the table.
+      const member = socket.rooms.has(sessionRoom(input.sessionId));
+      return messaging.receipt(socket.data.principal, input, {
+        member,
+        headSeq: member ? deps.heads().highest(input.sessionId) : 0,
+      });
+    }),
   );
 
   // `ping` takes anything (PROTOCOL.md section 4).

@@ -16,6 +16,7 @@ export function createSocketPublisher(namespaces: GatewayNamespace[], fanout: Fa
     head: (head) => fanout.head(head),
     membership: (change) => fanout.membership(change),
     stream: (relays, exceptSocketId) => fanout.stream(relays, exceptSocketId),
+    receipt: (event) => fanout.receipt(event),
     memberRemoved(sessionId, principalId) {
       const room = sessionRoom(sessionId);
       for (const nsp of namespaces) {

@@ -196,12 +196,19 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         streams: deps.streams,
         onGone: senderMayBeGone,
         presence,
+        heads: () => fanout.heads,
       }),
     );
     nsp.on("connection", (socket) => onConnection(name, socket, onEvent));
   }
-  const fanout = createFanout(io, namespaces, metrics, log, deps.streams, (items) =>
-    presence.receive(items),
+  const fanout = createFanout(
+    io,
+    namespaces,
+    metrics,
+    log,
+    deps.streams,
+    (items) => presence.receive(items),
+    (event) => deps.messaging.observeReceipt(event),
   );
   presence.start();
   const publisher = createSocketPublisher(namespaces, fanout);

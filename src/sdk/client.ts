@@ -18,7 +18,9 @@ import type {
   Context,
   ContextUpdatePayload,
   ContextWriteResult,
+  MemberReceipt,
   MessageInput,
+  ReceiptEvent,
   StoredMessage,
   TypingEvent,
 } from "../protocol/schemas.js";
@@ -28,6 +30,7 @@ import { ClientClosedError, type ClientError } from "./errors.js";
 import { newMessageId } from "./ids.js";
 import { type GatewayClientOptions, resolveOptions } from "./options.js";
 import { Outbox } from "./outbox.js";
+import { Receipts } from "./receipts.js";
 import { Receiver } from "./receiver.js";
 import { Sender } from "./sender.js";
 import { type JoinResult, Sessions } from "./sessions.js";
@@ -69,6 +72,11 @@ export type ClientEvents = {
   memberAdded: (event: MemberEvent) => void;
   /** A principal was removed from a joined session. */
   memberRemoved: (event: MemberEvent) => void;
+  /**
+   * A member's watermarks in a joined session moved (this client's own included): from the
+   * join's answer, a `receipt` event or the ack of this client's own report. Values only rise.
+   */
+  receipt: (event: ReceiptEvent) => void;
 };
 
 export interface GatewayClient {
@@ -116,6 +124,15 @@ export interface GatewayClient {
    */
   setTyping(sessionId: string, typing: boolean): void;
   /**
+   * Says the app has shown the session's messages up to `seq` (read implies delivered). Sent at
+   * most once a second per session (the newest `seq` wins) and again after a reconnect when the
+   * server lacks it; best effort, never throws. `delivered` is reported by the client itself for
+   * every message it hands to the app.
+   */
+  markRead(sessionId: string, seq: number): void;
+  /** Every member's `delivered` and `read` watermarks in a joined session, as last heard. */
+  receipts(sessionId: string): MemberReceipt[];
+  /**
    * A page of stored messages after `afterSeq` (default 0), or the page just before `beforeSeq`
    * (not both); does not touch the live stream.
    */
@@ -151,7 +168,10 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   });
 
   const receiver = new Receiver({
-    deliver: (message) => events.emit("message", message),
+    deliver: (message) => {
+      events.emit("message", message);
+      receipts.delivered(message.sessionId, message.seq);
+    },
     fetchPage: (sessionId, afterSeq) =>
       connection.request("sync", { sessionId, afterSeq, limit: opts.syncPageSize }),
     gapWaitMs: opts.gapWaitMs,
@@ -184,6 +204,17 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     memberAdded: (event) => events.emit("memberAdded", event),
     memberRemoved: (event) => events.emit("memberRemoved", event),
     typing: (event) => events.emit("typing", event),
+    receipt: (event) => receipts.event(event),
+  });
+
+  const receipts = new Receipts({
+    send: async (sessionId, seq, kind) => {
+      const { delivered, read } = await connection.request("receipt", { sessionId, seq, kind });
+      return { delivered, read };
+    },
+    canSend: (sessionId) => connection.status === "connected" && sessions.ids().includes(sessionId),
+    self: () => principalId,
+    onReceipt: (event) => events.emit("receipt", event),
   });
 
   const typingThrottle = new TypingThrottle({
@@ -201,6 +232,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     retry,
     onContext: (context) => events.emit("context", context),
     onError: emitError,
+    onJoined: (result) => receipts.joined(result.sessionId, result.receipts),
+    onLeft: (sessionId) => receipts.forget(sessionId),
   });
 
   const sender = new Sender({
@@ -253,6 +286,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   function stopParts(error: unknown) {
     sender.stop();
     receiver.stop();
+    receipts.stop();
     sessions.stop(error);
     outbox.rejectAll(error);
   }
@@ -322,6 +356,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       return contexts;
     },
     setTyping: (sessionId, typing) => typingThrottle.set(sessionId, typing),
+    markRead: (sessionId, seq) => receipts.markRead(sessionId, seq),
+    receipts: (sessionId) => receipts.list(sessionId),
     history(sessionId, page) {
       return call(() =>
         connection.request("sync", {

@@ -63,6 +63,7 @@ export interface ConnectionHooks {
   context: ServerToClientEvents["context:update"];
   head: ServerToClientEvents["session:head"];
   typing: ServerToClientEvents["typing"];
+  receipt?: ServerToClientEvents["receipt"];
   /** This principal was added to a session, or removed from one (on any node). */
   sessionAdded?: ServerToClientEvents["session:added"];
   sessionRemoved?: ServerToClientEvents["session:removed"];
@@ -161,6 +162,7 @@ export class Connection {
     socket.on("context:update", (update) => this.hooks.context(update));
     socket.on("session:head", (head) => this.hooks.head(head));
     socket.on("typing", (event) => this.hooks.typing(event));
+    socket.on("receipt", (event) => this.hooks.receipt?.(event));
     socket.on("session:added", (event) => this.hooks.sessionAdded?.(event));
     socket.on("session:removed", (event) => this.hooks.sessionRemoved?.(event));
     socket.on("member:added", (event) => this.hooks.memberAdded?.(event));

@@ -10,8 +10,12 @@ export type {
   Context,
   ContextUpdatePayload,
   ContextWriteResult,
+  MemberReceipt,
   MessageInput,
   MessageType,
+  ReceiptEvent,
+  ReceiptKind,
+  ReceiptResult,
   StoredMessage,
   TypingEvent,
 } from "../protocol/schemas.js";

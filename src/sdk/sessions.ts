@@ -24,6 +24,10 @@ export interface SessionsOptions {
   retry: { delayMs: number; maxDelayMs: number; jitter: number };
   onContext(context: Context): void;
   onError(error: unknown): void;
+  /** Every successful join and rejoin, with the server's answer. */
+  onJoined?(result: JoinSessionResult): void;
+  /** The session is no longer followed. */
+  onLeft?(sessionId: string): void;
 }
 
 interface Joined {
@@ -81,6 +85,7 @@ export class Sessions {
     if (!state) return;
     this.joined.delete(sessionId);
     this.options.receiver.untrack(sessionId);
+    this.options.onLeft?.(sessionId);
     state.first?.reject(new ClientClosedError(`Left session ${sessionId} before it was joined`));
     if (!this.options.connection.connected) return; // the room went with the connection
     try {
@@ -137,6 +142,7 @@ export class Sessions {
       // What the join's page did not hold is fetched now, not after gapWaitMs.
       receiver.head(state.sessionId, result.headSeq, true);
     }
+    this.options.onJoined?.(result);
     state.first?.resolve({ sessionId: state.sessionId, headSeq: result.headSeq });
     state.first = undefined;
     await this.refreshContexts(state);
@@ -157,6 +163,7 @@ export class Sessions {
     // Not a member (any more), or no such session: retrying cannot help.
     this.joined.delete(state.sessionId);
     this.options.receiver.untrack(state.sessionId);
+    this.options.onLeft?.(state.sessionId);
     state.first?.reject(error);
   }
 

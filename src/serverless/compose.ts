@@ -99,6 +99,18 @@ export function createPublishingMessaging(
     logger: logger.child({ module: "messaging" }),
     publisher,
     ...(metrics ? { onAppend: (seconds: number) => metrics.appendLatency.observe(seconds) } : {}),
+    // No timer outlives a request here: each receipt that moves a watermark is written at once.
+    receipts: {
+      mode: "direct",
+      ...(metrics
+        ? {
+            onWrite: (rows: number) => {
+              metrics.receiptWrites.inc({ unit: "statements" });
+              metrics.receiptWrites.inc({ unit: "rows" }, rows);
+            },
+          }
+        : {}),
+    },
   });
   return { messaging, publisher };
 }

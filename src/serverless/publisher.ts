@@ -17,6 +17,7 @@ import type { Publisher } from "../messaging/index.js";
 import type {
   ContextUpdateEvent,
   MembershipChange,
+  ReceiptEvent,
   SessionHead,
   StoredMessage,
 } from "../protocol/index.js";
@@ -122,6 +123,10 @@ export function createClusterPublisher(options: ClusterPublisherOptions): Cluste
       track("membership", async () => {
         if (!(await fanout({ members: [change] })))
           throw new Error("membership change too large to publish without an attachment encoder");
+      }),
+    receipt: (event: ReceiptEvent) =>
+      track("receipt", async () => {
+        await fanout({ receipts: [event] });
       }),
     memberRemoved: (sessionId: string, principalId: string) =>
       track("memberRemoved", async () => {
