@@ -104,9 +104,37 @@ function sumErrors(results: Array<{ errors: Record<string, number> }>) {
   return errors;
 }
 
-async function serverCpu(target: Target): Promise<number> {
+/** CPU time and write statements (by the tables they change) of all the target's nodes. */
+async function serverCounters(target: Target) {
   const stats = await Promise.all(target.nodes.map((n) => serverStats(n)));
-  return stats.reduce((a, s) => a + s.cpuMicros, 0);
+  const writes: Record<string, number> = {};
+  for (const s of stats)
+    for (const [what, n] of Object.entries(s.writes ?? {})) writes[what] = (writes[what] ?? 0) + n;
+  return { cpuMicros: stats.reduce((a, s) => a + s.cpuMicros, 0), writes };
+}
+
+/** Write statements the servers sent between two readings, by the tables they change. */
+function writesSent(before: Record<string, number>, after: Record<string, number>) {
+  const out: Record<string, number> = {};
+  for (const [what, n] of Object.entries(after)) {
+    const d = n - (before[what] ?? 0);
+    if (d > 0) out[what] = d;
+  }
+  return out;
+}
+
+/** Stream ends (inserts into `messages`), connection audit rows (sockets connected just before)
+ * and every other write statement: what the deltas could have caused. */
+function classifyWrites(sent: Record<string, number>) {
+  let endWrites = 0;
+  let auditWrites = 0;
+  let otherWrites = 0;
+  for (const [what, n] of Object.entries(sent)) {
+    if (/\binsert messages\b/i.test(what)) endWrites += n;
+    else if (/connection_audit/i.test(what)) auditWrites += n;
+    else otherWrites += n;
+  }
+  return { endWrites, auditWrites, otherWrites };
 }
 
 export interface StreamsSide {
@@ -130,6 +158,13 @@ export interface StreamsSide {
   outOfOrder: number;
   errors: Record<string, number>;
   writes: WritesBetween;
+  /** Write statements the servers sent (counted in the server process), by the tables they change. */
+  writesSent: Record<string, number>;
+  /** Of those: on `messages` (the stream ends' appends), on the connection audit (sockets
+   * connected just before), and all others: what deltas could have caused. */
+  endWrites: number;
+  auditWrites: number;
+  otherWrites: number;
   /** Gateway: rows in `messages` for this run's stream ids, and distinct ids among them. */
   storedRows?: number;
   storedDistinct?: number;
@@ -146,7 +181,7 @@ async function measureStreams(
   const runId = `${ctx.tag}${randomBytes(3).toString("hex")}`;
   ctx.label = `streams · ${target.kind} · ${p.sessions} streams × ${p.deltasPerSecond} deltas/s`;
   const before = await writeSnapshot(ctx.pool, target.databaseUrl, ctx.statementStats);
-  const cpuBefore = await serverCpu(target);
+  const countersBefore = await serverCounters(target);
   const results = await Promise.all(
     ctx.workers.map((w) =>
       w.call<StreamsRunResult>(
@@ -166,8 +201,10 @@ async function measureStreams(
   );
   const expected = results.reduce((a, r) => a + r.expected, 0);
   const collected = await drain(ctx, runId, expected);
-  const cpuAfter = await serverCpu(target);
+  const countersAfter = await serverCounters(target);
   const after = await writeSnapshot(ctx.pool, target.databaseUrl, ctx.statementStats);
+  const writes = writesBetween(before, after);
+  const sent = writesSent(countersBefore.writes, countersAfter.writes);
   const ended = results.reduce((a, r) => a + r.streamsEnded, 0);
   const received = collected.reduce((a, c) => a + c.received, 0);
   const deltasSent = results.reduce((a, r) => a + r.deltasSent, 0);
@@ -189,8 +226,12 @@ async function measureStreams(
     aborts: collected.reduce((a, c) => a + c.aborts, 0),
     outOfOrder: collected.reduce((a, c) => a + c.outOfOrder, 0),
     errors: sumErrors(results),
-    writes: writesBetween(before, after),
-    serverCpuMicrosPerDelta: deltasSent ? Math.round((cpuAfter - cpuBefore) / deltasSent) : 0,
+    writes,
+    writesSent: sent,
+    ...classifyWrites(sent),
+    serverCpuMicrosPerDelta: deltasSent
+      ? Math.round((countersAfter.cpuMicros - countersBefore.cpuMicros) / deltasSent)
+      : 0,
   };
   if (target.kind === "gateway") {
     const stored = await ctx.pool.query<{ n: number; d: number }>(
@@ -246,15 +287,21 @@ export interface PeopleSide {
   writes: WritesBetween;
   /** Statements and rows that wrote `session_members` (the receipt watermarks), per member per
    * second of sending. Null without pg_stat_statements. */
-  receiptStatementsPerMemberSecond: number | null;
+  /** Write statements on `session_members` the servers sent, per member per second (a flush
+   * writes many members in one statement). */
+  receiptStatementsPerMemberSecond: number;
+  /** Write statements the servers sent, by the tables they change. */
+  writesSent: Record<string, number>;
   receiptRowsPerMemberSecond: number | null;
   serverCpuMicrosPerEvent: number;
 }
 
 export interface PresenceKill {
   victims: number;
-  /** Observers whose join ack (on node A) listed their victim (on node B) as online. */
+  /** Observers whose join ack (on node A) listed their victim (on node B) as online, and how
+   * long after connecting that was true for all of them (polled every 200 ms, at most 10 s). */
   onlineBefore: number;
+  onlineSeconds: number;
   offlineSeen: number;
   offlineWithinTarget: number;
   offlineP50Seconds: number | null;
@@ -275,7 +322,7 @@ async function measurePeople(
   const runId = `${ctx.tag}${randomBytes(3).toString("hex")}`;
   ctx.label = `people · ${target.kind} · typing and receipts from ${memberCount.toLocaleString("en")}`;
   const before = await writeSnapshot(ctx.pool, target.databaseUrl, ctx.statementStats);
-  const cpuBefore = await serverCpu(target);
+  const countersBefore = await serverCounters(target);
   const results = await Promise.all(
     ctx.workers.map((w) =>
       w.call<PeopleRunResult>(
@@ -298,7 +345,11 @@ async function measurePeople(
   const collected = await drain(ctx, runId, expected);
   // Receipts are flushed at most once a second: give the last flush time to land.
   await sleep(1_500);
-  const cpuAfter = await serverCpu(target);
+  const countersAfter = await serverCounters(target);
+  const sent = writesSent(countersBefore.writes, countersAfter.writes);
+  const receiptStatements = Object.entries(sent)
+    .filter(([what]) => /session_members/i.test(what))
+    .reduce((a, [, n]) => a + n, 0);
   const after = await writeSnapshot(ctx.pool, target.databaseUrl, ctx.statementStats);
   const writes = writesBetween(before, after);
   const received = collected.reduce((a, c) => a + c.received, 0);
@@ -320,15 +371,16 @@ async function measurePeople(
     unmatchedTyping: collected.reduce((a, c) => a + c.unmatched, 0),
     errors: sumErrors(results),
     writes,
-    receiptStatementsPerMemberSecond: receiptWrites
-      ? round(receiptWrites.reduce((a, s) => a + s.calls, 0) / memberSeconds, 4)
-      : null,
+    receiptStatementsPerMemberSecond: round(receiptStatements / memberSeconds, 4),
+    writesSent: sent,
     receiptRowsPerMemberSecond: receiptWrites
       ? round(receiptWrites.reduce((a, s) => a + s.rows, 0) / memberSeconds, 4)
       : null,
     serverCpuMicrosPerEvent:
       typingSent + receiptsSent
-        ? Math.round((cpuAfter - cpuBefore) / (typingSent + receiptsSent))
+        ? Math.round(
+            (countersAfter.cpuMicros - countersBefore.cpuMicros) / (typingSent + receiptsSent),
+          )
         : 0,
   };
 }
@@ -379,7 +431,16 @@ async function presenceAfterKill(ctx: Context): Promise<PresenceKill> {
         .flat()
         .filter((j) => j.sub.endsWith("-o"));
     const victimOf = (j: Joined) => `${j.sessionId}-v`;
-    const onlineBefore = (await joins()).filter((j) => j.online.includes(victimOf(j))).length;
+    // A change reaches the other node within a second or so: wait (at most 10 s) until every
+    // observer's join ack lists its victim, so "offline" below means the kill.
+    const onlineFrom = nowMs();
+    let onlineBefore = 0;
+    for (;;) {
+      onlineBefore = (await joins()).filter((j) => j.online.includes(victimOf(j))).length;
+      if (onlineBefore === p.presenceSessions || nowMs() - onlineFrom > 10_000) break;
+      await sleep(200);
+    }
+    const onlineSeconds = round((nowMs() - onlineFrom) / 1000, 2);
 
     ctx.label = "people · presence · node B SIGKILLed, waiting for offline";
     const killedAt = nowMs();
@@ -410,6 +471,7 @@ async function presenceAfterKill(ctx: Context): Promise<PresenceKill> {
     return {
       victims: victims.length,
       onlineBefore,
+      onlineSeconds,
       offlineSeen: seconds.length,
       offlineWithinTarget: seconds.filter((s) => s <= 30).length,
       offlineP50Seconds: seconds.length
