@@ -9,9 +9,7 @@
  * - WAL bytes written by the whole server (`pg_current_wal_lsn`).
  */
 import type pg from "pg";
-
-/** A statement that changes rows: INSERT, UPDATE, DELETE or MERGE, also inside a WITH. */
-const WRITE_SQL = String.raw`(^\s*(insert|update|delete|merge)\M|^\s*with\M.*\m(insert\s+into|update\s+\w|delete\s+from)\M)`;
+import { isWrite, writeTargets } from "./write-targets.js";
 
 interface Statement {
   queryid: string;
@@ -32,7 +30,7 @@ export interface WritesBetween {
   /** Null when pg_stat_statements is not loaded. */
   statementCalls: number | null;
   statementRows: number | null;
-  /** The busiest writing statements of the window: first 100 characters, calls and rows. */
+  /** The busiest writing statements of the window: the tables they change, calls and rows. */
   top: Array<{ query: string; calls: number; rows: number }>;
   /** Every writing statement of the window (not saved: the report takes what it needs). */
   all?: Array<{ query: string; calls: number; rows: number }>;
@@ -68,17 +66,24 @@ export async function writeSnapshot(
     pool.query<{ lsn: string }>("select pg_current_wal_lsn()::text as lsn"),
     statementStats
       ? pool.query<Statement>(
-          `select s.queryid::text as queryid, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 100) as query,
-                  s.calls::float8 as calls, s.rows::float8 as rows
+          `select s.queryid::text as queryid, s.query, s.calls::float8 as calls,
+                  s.rows::float8 as rows
            from pg_stat_statements s join pg_database d on d.oid = s.dbid
-           where d.datname = $1 and s.query ~* $2`,
-          [database, WRITE_SQL],
+           where d.datname = $1`,
+          [database],
         )
       : Promise.resolve(undefined),
   ]);
   const row = db.rows[0];
   return {
-    statements: statements ? new Map(statements.rows.map((s) => [s.queryid, s])) : undefined,
+    // Named by the tables they change (the same names the servers' own counts use).
+    statements: statements
+      ? new Map(
+          statements.rows
+            .filter((s) => isWrite(s.query))
+            .map((s) => [s.queryid, { ...s, query: writeTargets(s.query) }]),
+        )
+      : undefined,
     xactCommit: Number(row?.c ?? 0),
     tupInserted: Number(row?.i ?? 0),
     tupUpdated: Number(row?.u ?? 0),

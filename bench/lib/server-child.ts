@@ -24,22 +24,12 @@ import { createGateway } from "../../src/gateway.js";
 import { serveParent } from "./child.js";
 import { relayLive } from "./plain-live.js";
 import type { Breakdown } from "./protocol.js";
+import { isWrite, writeTargets } from "./write-targets.js";
 
 const [kind, databaseUrl, nodeId] = process.argv.slice(2) as ["gateway" | "plain", string, string];
 
 const counters = { notifies: 0, attachments: 0 };
 
-/** A statement that changes rows (also inside a WITH): what "a database write" means here. */
-const WRITE =
-  /^\s*(insert|update|delete|merge)\b|^\s*with\b[\s\S]*\b(insert\s+into|update\s+"?\w+"?\s+(?:(?:as\s+)?\w+\s+)?set|delete\s+from)\b/i;
-/** The tables a write statement changes, e.g. "insert messages, update sessions". */
-function writeTargets(text: string): string {
-  const targets = new Set<string>();
-  for (const m of text.matchAll(/\b(insert\s+into|update|delete\s+from)\s+"?(\w+)"?/gi)) {
-    targets.add(`${(m[1] ?? "").split(/\s+/)[0]?.toLowerCase()} ${m[2]}`);
-  }
-  return [...targets].join(", ") || text.replace(/\s+/g, " ").trim().slice(0, 60);
-}
 /** Write statements this process sent, by the tables they change (every pg client in the
  * process, pooled or checked out, so transactions count too). */
 const writes = new Map<string, number>();
@@ -47,7 +37,7 @@ const clientQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const first = args[0];
   const text = typeof first === "string" ? first : (first as { text?: string })?.text;
-  if (text && WRITE.test(text)) {
+  if (text && isWrite(text)) {
     const key = writeTargets(text);
     writes.set(key, (writes.get(key) ?? 0) + 1);
   }
