@@ -157,10 +157,15 @@ describe("streams on one node", () => {
         bot.emit("stream:delta", { id: "s-writes", sessionId: session.id, index, delta: "x" });
       }
       await received(seen, "stream:delta", "s-writes", 50);
-      expect(statements).toEqual([]);
+      // The node's own chores (the connection audit, head positioning) use the pool too.
+      const streamWrites = () =>
+        statements.filter(
+          (s) => /\b(insert|update|delete)\b/i.test(s) && !/connection_audit/.test(s),
+        );
+      expect(streamWrites()).toEqual([]);
+      expect(statements.filter((s) => /messages/.test(s))).toEqual([]);
       await call(bot, "stream:end", { id: "s-writes", sessionId: session.id });
-      const writes = statements.filter((s) => /insert|update|delete/i.test(s));
-      expect(writes).toHaveLength(1);
+      expect(streamWrites()).toHaveLength(1);
     } finally {
       pool.query = query as typeof pool.query;
     }
@@ -248,6 +253,27 @@ describe("streams on one node", () => {
       reason: "disconnected",
     });
     expect(await storedRows("s-drop")).toEqual([]);
+  });
+
+  it("aborts a member's streams in the session when it is removed, reason removed", async () => {
+    const { session, bot, user } = await room();
+    const seen = streamEvents(user);
+    await streamText(bot, session.id, "s-removed", ["x"]);
+    await node.gateway.messaging.removeMember({ id: "alice", kind: "user" }, session.id, "bot");
+    await received(seen, "stream:abort", "s-removed");
+    expect(seen.at(-1)?.payload).toEqual({
+      id: "s-removed",
+      sessionId: session.id,
+      reason: "removed",
+    });
+    expect(
+      await call(bot, "stream:delta", {
+        id: "s-removed",
+        sessionId: session.id,
+        index: 1,
+        delta: "y",
+      }),
+    ).toMatchObject({ status: "error", code: "NOT_FOUND" });
   });
 
   it("acks a start for an id already stored like a duplicate message and opens nothing", async () => {
@@ -427,7 +453,6 @@ describe("stream limits", () => {
     env: {
       STREAM_MAX_OPEN_PER_PRINCIPAL: "2",
       STREAM_DELTA_MAX_BYTES: "8",
-      STREAM_DELTA_RATE_LIMIT: "3",
       MAX_CONTENT_BYTES: "20",
     },
   });
@@ -471,29 +496,76 @@ describe("stream limits", () => {
     expect(deltasOf(seen, "l-size")).toEqual(["12345678", "12345678", "1234"]);
     await call(bot, "stream:abort", { id: "l-size", sessionId: session.id });
   });
+});
+
+describe("stream delta rate", () => {
+  const node = sharedGateway({ env: { STREAM_DELTA_RATE_LIMIT: "1" } });
 
   it("refuses deltas past STREAM_DELTA_RATE_LIMIT per stream, RATE_LIMITED, counting nothing", async () => {
     const session = await createSession(node, "alice", ["bot"]);
     const bot = await connectAgent(node, "bot");
     await call(bot, "stream:start", { id: "l-rate", sessionId: session.id });
     const acks = await Promise.all(
-      Array.from({ length: 8 }, (_, index) =>
+      Array.from({ length: 4 }, (_, index) =>
         call<Ack>(bot, "stream:delta", { id: "l-rate", sessionId: session.id, index, delta: "" }),
       ),
     );
     // A burst of twice the rate passes; the rest are refused and their index stays free.
-    expect(acks.map((a) => a.status)).toEqual([...Array(6).fill("success"), "error", "error"]);
-    expect(acks[6]).toMatchObject({ code: "RATE_LIMITED", retryable: true });
+    expect(acks.map((a) => a.status)).toEqual(["success", "success", "error", "error"]);
+    expect(acks[2]).toMatchObject({ code: "RATE_LIMITED", retryable: true });
+    // Another stream has its own bucket.
+    await call(bot, "stream:start", { id: "l-rate-2", sessionId: session.id });
+    expect(
+      await call(bot, "stream:delta", {
+        id: "l-rate-2",
+        sessionId: session.id,
+        index: 0,
+        delta: "",
+      }),
+    ).toMatchObject({ status: "success" });
     const user = await connectUser(node, "alice");
     const ack = await call<Ack & { streams: OpenStream[] }>(user, "join_session", {
       sessionId: session.id,
     });
-    expect(ack.streams.find((s) => s.id === "l-rate")?.nextIndex).toBe(6);
+    expect(ack.streams.find((s) => s.id === "l-rate")?.nextIndex).toBe(2);
+  });
+});
+
+describe("streams and the event buckets", () => {
+  const node = sharedGateway({
+    env: { PRINCIPAL_MSG_RATE_LIMIT: "1", SOCKET_RATE_LIMIT: "10" },
+  });
+
+  it("count deltas as events but not as messages; an end counts as both", async () => {
+    const session = await createSession(node, "alice", ["bot"]);
+    const bot = await connectAgent(node, "bot");
+    await call(bot, "stream:start", { id: "b-1", sessionId: session.id });
+    const delta = (index: number) =>
+      call<Ack>(bot, "stream:delta", { id: "b-1", sessionId: session.id, index, delta: "." });
+    // 1 start + 12 deltas: within the socket's burst of 20, far past the message burst of 2.
+    const first = await Promise.all(Array.from({ length: 12 }, (_, i) => delta(i)));
+    expect(first.map((a) => a.status)).toEqual(Array(12).fill("success"));
+    // The end is a write: with two more messages it passes the message burst.
+    const writes = await Promise.all([
+      call<Ack>(bot, "stream:end", { id: "b-1", sessionId: session.id }),
+      call<Ack>(bot, "message", { id: "b-m1", sessionId: session.id, type: "text", content: "1" }),
+      call<Ack>(bot, "message", { id: "b-m2", sessionId: session.id, type: "text", content: "2" }),
+    ]);
+    expect(writes.map((a) => a.status)).toEqual(["success", "success", "error"]);
+    expect(writes[2]).toMatchObject({ code: "RATE_LIMITED" });
+    // Past the socket's burst, deltas are refused like any event.
+    await call(bot, "stream:start", { id: "b-2", sessionId: session.id });
+    const flood = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        call<Ack>(bot, "stream:delta", { id: "b-2", sessionId: session.id, index: i, delta: "" }),
+      ),
+    );
+    expect(flood.some((a) => a.status === "error" && a.code === "RATE_LIMITED")).toBe(true);
   });
 });
 
 describe("stream idle abort", () => {
-  const node = sharedGateway({ env: { STREAM_IDLE_MS: "300" } });
+  const node = sharedGateway({ env: { STREAM_IDLE_MS: "600" } });
 
   it("aborts a stream with no delta for STREAM_IDLE_MS, reason idle; deltas keep it open", async () => {
     const session = await createSession(node, "alice", ["bot"]);
@@ -503,7 +575,7 @@ describe("stream idle abort", () => {
     const seen = streamEvents(user);
     const started = Date.now();
     await call(bot, "stream:start", { id: "i-1", sessionId: session.id });
-    // Deltas 100 ms apart for 600 ms: twice the idle time, and the stream is still open.
+    // Deltas 100 ms apart for 600 ms: as long as the idle time, and the stream is still open.
     for (let index = 0; index < 6; index++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(
@@ -511,7 +583,7 @@ describe("stream idle abort", () => {
       ).toMatchObject({ status: "success" });
     }
     await received(seen, "stream:abort", "i-1");
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_200);
     expect(seen.at(-1)?.payload).toEqual({ id: "i-1", sessionId: session.id, reason: "idle" });
     expect(
       await call(bot, "stream:delta", { id: "i-1", sessionId: session.id, index: 6, delta: "." }),

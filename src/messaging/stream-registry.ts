@@ -18,6 +18,11 @@ import { audienceOf } from "../protocol/index.js";
 export const MAX_AHEAD = 1_024;
 /** How much longer than the owner a node waits before it expires another node's stream itself. */
 export const REPLICA_GRACE_MS = 5_000;
+/** How long deltas that came before their stream's start are kept, and how many bytes at most. */
+export const EARLY_MS = 5_000;
+export const EARLY_MAX_BYTES = 4_194_304;
+/** Open streams of one sender a node keeps, from every node and function, per open allowed. */
+export const KNOWN_PER_OPEN = 16;
 
 /** Who runs a stream's aborts: this node, another node, or nobody (a serverless function). */
 export type StreamOwner = "here" | "remote" | "none";
@@ -52,6 +57,11 @@ export interface RegistryOptions {
   idleMs: number;
   /** Delta calls per second per stream; bursts of twice this. */
   deltasPerSecond: number;
+  /**
+   * STREAM_MAX_OPEN_PER_PRINCIPAL: a node keeps at most `KNOWN_PER_OPEN` times this many open
+   * streams of one sender (a function cannot count them), and ignores starts past it.
+   */
+  maxOpenPerPrincipal: number;
   /** Publishes a relay to every node, this one included (through `accept`). */
   publish(relay: StreamRelay): void;
   /** Emits a relay to this node's sockets only (a stream expired here without its owner). */
@@ -66,6 +76,14 @@ export class StreamRegistry {
   private readonly bySession = new Map<string, Set<string>>();
   /** Streams this node owns, per sender, for the open-streams limit and the disconnect abort. */
   private readonly bySender = new Map<string, Set<string>>();
+  /** Every open stream this node knows, per sender, for the bound on what it keeps. */
+  private readonly knownBySender = new Map<string, number>();
+  /**
+   * Deltas that came before their stream's start, oldest first: a large start travels as an
+   * attachment, which later small events can overtake.
+   */
+  private readonly early = new Map<string, { at: number; deltas: StreamRelay[] }>();
+  private earlyBytes = 0;
 
   constructor(private readonly options: RegistryOptions) {}
 
@@ -145,15 +163,26 @@ export class StreamRegistry {
           known.announced = true;
           return [relay];
         }
+        const { senderId } = relay.event;
+        const cap = this.options.maxOpenPerPrincipal * KNOWN_PER_OPEN;
+        if ((this.knownBySender.get(senderId) ?? 0) >= cap) return [];
         const owner: StreamOwner =
           relay.node === null ? "none" : relay.node === this.options.nodeId ? "here" : "remote";
         this.add(relay.event, owner, false, true);
-        return [relay];
+        const out: StreamRelay[] = [relay];
+        const early = this.takeEarly(relay.event.id);
+        for (const delta of early) out.push(...this.accept(delta));
+        return out;
       }
       case "delta": {
         const entry = this.streams.get(relay.event.id);
-        if (!entry || entry.start.senderId !== relay.event.senderId) return [];
-        if (entry.start.sessionId !== relay.event.sessionId) return [];
+        if (!entry) {
+          this.keepEarly(relay);
+          return [];
+        }
+        if (entry.start.senderId !== relay.event.senderId) return [];
+        // Its text is being stored: what comes now would not be in the message.
+        if (entry.start.sessionId !== relay.event.sessionId || entry.ending) return [];
         entry.lastActivity = Date.now();
         const { index, delta } = relay.event;
         if (index < entry.parts.length || entry.ahead.has(index)) return [];
@@ -184,11 +213,13 @@ export class StreamRegistry {
         return out;
       }
       case "end": {
+        this.takeEarly(relay.id);
         const entry = this.streams.get(relay.id);
         if (entry && entry.start.senderId === relay.senderId) this.remove(entry);
         return [];
       }
       case "abort": {
+        this.takeEarly(relay.event.id);
         const entry = this.streams.get(relay.event.id);
         if (!entry || entry.start.senderId !== relay.to.senderId) return [];
         if (entry.start.sessionId !== relay.event.sessionId) return [];
@@ -219,12 +250,64 @@ export class StreamRegistry {
     }
   }
 
+  /**
+   * The sender left the session (removed): its streams there end on this node, which every node
+   * does for itself as each hears of the removal.
+   */
+  memberRemoved(sessionId: string, principalId: string): void {
+    for (const id of [...(this.bySession.get(sessionId) ?? [])]) {
+      const entry = this.streams.get(id);
+      if (!entry || entry.start.senderId !== principalId) continue;
+      this.remove(entry);
+      if (entry.announced) {
+        this.options.emitLocal({
+          kind: "abort",
+          event: { id, sessionId, reason: "removed" },
+          to: entry.to,
+        });
+      }
+    }
+  }
+
   /** Stops every timer (shutdown); the streams are forgotten. */
   clear(): void {
     for (const entry of this.streams.values()) clearTimeout(entry.timer);
     this.streams.clear();
     this.bySession.clear();
     this.bySender.clear();
+    this.knownBySender.clear();
+    this.early.clear();
+    this.earlyBytes = 0;
+  }
+
+  /** Keeps a delta for a stream not known yet, within bounds of time and bytes. */
+  private keepEarly(relay: StreamRelay & { kind: "delta" }): void {
+    const now = Date.now();
+    for (const [id, kept] of this.early) {
+      if (now - kept.at < EARLY_MS) break;
+      this.takeEarly(id);
+    }
+    const bytes = byteLength(relay.event.delta);
+    if (this.earlyBytes + bytes > EARLY_MAX_BYTES) return;
+    let kept = this.early.get(relay.event.id);
+    if (!kept) {
+      kept = { at: now, deltas: [] };
+      this.early.set(relay.event.id, kept);
+    }
+    if (kept.deltas.length >= MAX_AHEAD) return;
+    kept.deltas.push(relay);
+    this.earlyBytes += bytes;
+  }
+
+  /** The deltas kept for `id` before its start, forgotten here. */
+  private takeEarly(id: string): StreamRelay[] {
+    const kept = this.early.get(id);
+    if (!kept) return [];
+    this.early.delete(id);
+    for (const delta of kept.deltas) {
+      if (delta.kind === "delta") this.earlyBytes -= byteLength(delta.event.delta);
+    }
+    return kept.deltas;
   }
 
   private add(
@@ -250,6 +333,7 @@ export class StreamRegistry {
       refilledAt: performance.now(),
     };
     this.streams.set(start.id, entry);
+    this.knownBySender.set(start.senderId, (this.knownBySender.get(start.senderId) ?? 0) + 1);
     let ids = this.bySession.get(start.sessionId);
     if (!ids) {
       ids = new Set();
@@ -270,6 +354,9 @@ export class StreamRegistry {
     const own = this.bySender.get(senderId);
     own?.delete(id);
     if (own?.size === 0) this.bySender.delete(senderId);
+    const known = (this.knownBySender.get(senderId) ?? 1) - 1;
+    if (known > 0) this.knownBySender.set(senderId, known);
+    else this.knownBySender.delete(senderId);
   }
 
   /** How long the stream may go without a delta: its owner's idle time, others wait longer. */

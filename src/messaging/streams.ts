@@ -68,6 +68,8 @@ export interface NodeStreams extends Streams {
   messageStored(id: string, sessionId: string, senderId: string): void;
   /** The principal's last socket on this node is gone: its socket streams abort. */
   senderGone(principalId: string): void;
+  /** A member was removed from the session: its streams there abort (on each node). */
+  memberRemoved(sessionId: string, principalId: string): void;
   /** Where streams that expire without their owner are announced to this node's sockets. */
   setLocalEmitter(emit: (relay: StreamRelay) => void): void;
   /** Stops the timers (shutdown). */
@@ -188,7 +190,6 @@ function statelessCalls(deps: StreamsDeps, where: "function" | "node") {
         deltas.map(({ index, delta }) => ({
           kind: "delta",
           event: { id, sessionId, senderId: caller.id, index, delta },
-          to: unchecked(sessionId, caller.id),
         })),
       );
       return { id, index: deltas.at(-1)?.index ?? 0 };
@@ -261,6 +262,7 @@ export function createNodeStreams(deps: StreamsDeps & { nodeId: string }): NodeS
     nodeId: deps.nodeId,
     idleMs: limits.idleMs,
     deltasPerSecond: limits.deltasPerSecond,
+    maxOpenPerPrincipal: limits.maxOpenPerPrincipal,
     publish: (relay) => messaging.publishStream([relay]),
     emitLocal: (relay) => emitLocal(relay),
   });
@@ -336,7 +338,6 @@ export function createNodeStreams(deps: StreamsDeps & { nodeId: string }): NodeS
           fresh.map(({ index, delta }) => ({
             kind: "delta",
             event: { id, sessionId, senderId: caller.id, index, delta },
-            to: entry.to,
           })),
           origin,
         );
@@ -398,6 +399,7 @@ export function createNodeStreams(deps: StreamsDeps & { nodeId: string }): NodeS
     accept: (relay) => registry.accept(relay),
     messageStored: (id, sessionId, senderId) => registry.messageStored(id, sessionId, senderId),
     senderGone: (principalId) => registry.senderGone(principalId),
+    memberRemoved: (sessionId, principalId) => registry.memberRemoved(sessionId, principalId),
     setLocalEmitter(emit) {
       emitLocal = emit;
     },

@@ -157,11 +157,13 @@ export type StreamAudience = {
 /**
  * A stream's event as it travels to every node (inside the fan-out batch). `start` names the
  * node that owns the stream (it runs its idle and disconnect aborts), null when a serverless
- * function opened it. `end` is never sent to clients: the stored `message` is.
+ * function opened it. A delta travels without its audience (each node takes the stream's own,
+ * and the many deltas stay small); `to` is set once a node has matched it to its stream. `end` is
+ * never sent to clients: the stored `message` is.
  */
 export type StreamRelay =
   | { kind: "start"; node: string | null; event: StreamStartEvent }
-  | { kind: "delta"; event: StreamDeltaEvent; to: StreamAudience }
+  | { kind: "delta"; event: StreamDeltaEvent; to?: StreamAudience }
   | { kind: "end"; id: string; sessionId: string; senderId: string }
   | { kind: "abort"; event: StreamAbortEvent; to: StreamAudience };
 

@@ -71,6 +71,7 @@ export function createFanout(
     }
     for (const change of batch.members ?? []) {
       const { member } = change;
+      if (change.change === "removed") streams.memberRemoved(member.sessionId, member.principalId);
       for (const nsp of namespaces) {
         const own = nsp.local.to(principalRoom(member.principalId));
         if (change.change === "added") {

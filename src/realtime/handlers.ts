@@ -26,6 +26,7 @@ import {
 import { type AckDeps, defineEvent, type EventRunner } from "./ack.js";
 import type { PresenceTracker } from "./presence.js";
 import { queueRead } from "./read-queue.js";
+import { openStreamsFor } from "./stream-emit.js";
 import type { GatewaySocket } from "./types.js";
 import type { TypingRelay } from "./typing.js";
 
@@ -80,7 +81,7 @@ export function createHandlers(
             sessionId,
             headSeq: access.headSeq,
             receipts,
-            streams: streams.open(sessionId),
+            streams: openStreamsFor(streams, sessionId, principal),
             presence: presence.list(sessionId),
           };
         }
@@ -93,7 +94,7 @@ export function createHandlers(
           headSeq: page.headSeq,
           messages: page.messages,
           hasMore: page.hasMore,
-          streams: streams.open(sessionId),
+          streams: openStreamsFor(streams, sessionId, principal),
           presence: presence.list(sessionId),
           receipts,
         };

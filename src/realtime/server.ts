@@ -366,7 +366,6 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         refuseHandshakes(io.engine);
         positioning.stop();
         expiry.stop();
-        deps.streams.close();
         // Before the sockets go: the others drop this node's presence at once, not at timeout.
         presence.stop();
         dropTransports(io.engine);
@@ -376,6 +375,8 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
         // connection or a half-open peer holds open: the gateway closes that itself, after a grace.
         (io as unknown as { httpServer?: unknown }).httpServer = undefined;
         await io.close();
+        // After the sockets are gone, so their streams' aborts went out to the other nodes.
+        deps.streams.close();
         await cluster.close();
       })();
       return closing;

@@ -1,11 +1,13 @@
 /**
- * The one place a stream event reaches this node's sockets (PROTOCOL.md "Streams"). Every
- * `stream:start`, `stream:delta` and `stream:abort` goes through `emitStreamEvent`, with the
- * stream's audience, so who may see a stream (a direct stream: its sender and receiver only) is
- * decided here and nowhere else.
+ * The one place a stream reaches this node's sockets (PROTOCOL.md "Streams"). Every
+ * `stream:start`, `stream:delta` and `stream:abort` goes through `emitStreamEvent`, and the
+ * `join_session` ack's list through `openStreamsFor`, each with the stream's audience, so who may
+ * see a stream (a direct stream: its sender and receiver only) is decided here and nowhere else.
  */
 import { sessionRoom } from "../cluster/rooms.js";
+import type { NodeStreams, Principal } from "../messaging/index.js";
 import type {
+  OpenStream,
   StreamAbortEvent,
   StreamAudience,
   StreamDeltaEvent,
@@ -47,7 +49,8 @@ export function createStreamEmitter(namespaces: GatewayNamespace[]): StreamEmitt
         emitStreamEvent(audienceOf(relay.event), "stream:start", relay.event, exceptSocketId);
         return;
       case "delta":
-        emitStreamEvent(relay.to, "stream:delta", relay.event, exceptSocketId);
+        // Always set by the registry, which matched the delta to its stream.
+        if (relay.to) emitStreamEvent(relay.to, "stream:delta", relay.event, exceptSocketId);
         return;
       case "abort":
         emitStreamEvent(relay.to, "stream:abort", relay.event, exceptSocketId);
@@ -57,4 +60,13 @@ export function createStreamEmitter(namespaces: GatewayNamespace[]): StreamEmitt
         return;
     }
   };
+}
+
+/** The session's open streams that `viewer` may see, for its `join_session` ack. */
+export function openStreamsFor(
+  streams: NodeStreams,
+  sessionId: string,
+  _viewer: Principal,
+): OpenStream[] {
+  return streams.open(sessionId);
 }

@@ -20,6 +20,7 @@ import type {
   ReceiptEvent,
   SessionHead,
   StoredMessage,
+  StreamRelay,
 } from "../protocol/index.js";
 import { NAMESPACES } from "../protocol/index.js";
 
@@ -127,6 +128,12 @@ export function createClusterPublisher(options: ClusterPublisherOptions): Cluste
     receipt: (event: ReceiptEvent) =>
       track("receipt", async () => {
         await fanout({ receipts: [event] });
+      }),
+    // One publish per call, so a call's deltas reach the nodes in one batch, in order.
+    stream: (relays: StreamRelay[]) =>
+      track("stream", async () => {
+        if (!(await fanout({ streams: relays })))
+          throw new Error("stream events too large to publish without an attachment encoder");
       }),
     memberRemoved: (sessionId: string, principalId: string) =>
       track("memberRemoved", async () => {

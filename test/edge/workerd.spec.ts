@@ -14,7 +14,8 @@ import {
   refusesLikeTheNode,
   unavailableWithoutDatabase,
 } from "../helpers/edge.js";
-import { waitFor } from "../helpers/gateway.js";
+import { connect, call as socketCall, waitFor } from "../helpers/gateway.js";
+import { deltasOf, received, streamEvents } from "../helpers/streams.js";
 
 const fx = edgeFixture("worker", (script, env) =>
   startWorkerd({ script, env, port: 0, stdio: process.env.TEST_LOG_LEVEL ? "inherit" : "ignore" }),
@@ -72,6 +73,31 @@ describe("the API in workerd", () => {
     } finally {
       await viaHyperdrive.close();
     }
+  });
+
+  it("relays a stream's start and deltas to a socket on a node, and stores the content its end gives", async () => {
+    const token = await fx.node.token("edge-agent", "agent");
+    const created = await call(fx.edge.url, "POST", "/v1/sessions", token, { members: ["alice"] });
+    const sessionId = created.body?.id as string;
+    const socket = await connect(fx.node.url, "/clients", {
+      token: await fx.node.token("alice", "user"),
+    });
+    await socketCall(socket, "join_session", { sessionId });
+    const seen = streamEvents(socket);
+    const base = `/v1/sessions/${sessionId}/streams`;
+    expect((await call(fx.edge.url, "POST", base, token, { id: "edge-s" })).status).toBe(201);
+    const deltas = { deltas: [0, 1, 2].map((index) => ({ index, delta: `d${index} ` })) };
+    expect((await call(fx.edge.url, "POST", `${base}/edge-s/deltas`, token, deltas)).status).toBe(
+      200,
+    );
+    await received(seen, "stream:delta", "edge-s", 3);
+    expect(deltasOf(seen, "edge-s")).toEqual(["d0 ", "d1 ", "d2 "]);
+    const end = await call(fx.edge.url, "POST", `${base}/edge-s/end`, token, {
+      content: "d0 d1 d2",
+    });
+    expect(end).toMatchObject({ status: 201, body: { id: "edge-s", duplicate: false } });
+    await received(seen, "message", "edge-s");
+    expect(seen.at(-1)?.payload).toMatchObject({ content: "d0 d1 d2" });
   });
 
   it("serves health and the OpenAPI document, and has no metrics of its own", async () => {
