@@ -83,6 +83,25 @@ describe("receipt", () => {
     expect(atAlice).toEqual([event]);
   });
 
+  it("coalesces one member's broadcasts: the first at once, the rest once a second later", async () => {
+    const session = await createSession(node, "alice", ["bot"]);
+    await send(node, "bot", session.id, 5);
+    const alice = await connectUser(node, "alice");
+    const bot = await connectAgent(node, "bot");
+    for (const socket of [alice, bot])
+      await call(socket, "join_session", { sessionId: session.id });
+    const atBot = receiptsSeen(bot);
+    const started = Date.now();
+    for (let seq = 1; seq <= 5; seq++) {
+      await call(alice, "receipt", { sessionId: session.id, seq, kind: "read" });
+    }
+    await waitFor(() => atBot.some((e) => e.read === 5), 3_000, "the coalesced broadcast");
+    const waited = Date.now() - started;
+    await flushed(bot);
+    expect(atBot.map((e) => e.read)).toEqual([1, 5]);
+    expect(waited).toBeGreaterThanOrEqual(900);
+  });
+
   it("refuses a non-member, an unknown session and a seq past the head, and changes nothing", async () => {
     const session = await createSession(node, "alice", ["bot"]);
     await send(node, "bot", session.id, 2);
