@@ -9,6 +9,8 @@
  *   npm run bench -- --medium      the same at a medium size, about 4 minutes
  *   npm run bench -- --quick       a small run, under a minute
  *   npm run bench -- --only=latency,cross-node
+ *   npm run bench -- --medium --only=streams,people   token streams (issue 11); typing, receipts
+ *                                  and presence after a node SIGKILL (issue 12)
  *   npm run bench -- --workers=3   load-generator processes (default: one per core, at least 2)
  *   npm run bench -- --cpu-prof    V8 CPU profiles of the server children, in bench-results/
  *                                  (summarise with `npx tsx bench/profile-summary.ts <folder>`)
@@ -29,9 +31,9 @@ import { PROFILES, type ProfileName, SCENARIOS, type ScenarioName } from "./lib/
 import { buildRows, formatMarkdown, formatTable } from "./lib/report.js";
 
 const DEADLINE_MS: Record<ProfileName, number> = {
-  quick: 3 * 60_000,
-  medium: 12 * 60_000,
-  full: 25 * 60_000,
+  quick: 4 * 60_000,
+  medium: 15 * 60_000,
+  full: 30 * 60_000,
 };
 
 function parseArgs(argv: string[]) {

@@ -13,6 +13,7 @@ import { runMigrations } from "../../src/db/migrate.js";
 import { calibrate } from "./calibrate.js";
 import { type ChildHandle, spawnChild } from "./child.js";
 import { cpuBetween, cpuSnapshot } from "./cpu.js";
+import { enableStatementStats } from "./db-writes.js";
 import { Histogram, type LatencySummary, round } from "./histogram.js";
 import type { Profile, ScenarioName } from "./profiles.js";
 import type {
@@ -78,6 +79,8 @@ export interface Context {
   dbs: BenchDatabases;
   /** Text in front of the progress line. */
   label: string;
+  /** pg_stat_statements is readable in the gateway's database (exact write counts). */
+  statementStats: boolean;
   startServer(kind: TargetKind, name: string): Promise<ServerNode>;
 }
 
@@ -447,13 +450,24 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const loadBefore = os.loadavg().map((v) => round(v, 2));
   const secret = randomBytes(JWT_SECRET_BYTES).toString("hex");
   const tag = `b${Date.now().toString(36)}`;
-  const dbs = await openDatabases({ databaseUrl: options.databaseUrl, log: options.log });
+  const countsWrites = options.scenarios.some((s) => s === "streams" || s === "people");
+  const dbs = await openDatabases({
+    databaseUrl: options.databaseUrl,
+    statementStats: countsWrites,
+    log: options.log,
+  });
   const children: ChildHandle[] = [];
   const database = createDatabase({ url: dbs.gatewayUrl, max: 4, applicationName: "tkr-bench" });
   let ticker: NodeJS.Timeout | undefined;
   const errors: string[] = [];
   try {
     await runMigrations(database.pool);
+    const statementStats = countsWrites && (await enableStatementStats(database.pool));
+    if (countsWrites && !statementStats) {
+      options.log(
+        "pg_stat_statements is not loaded: database writes are counted from pg_stat_database only",
+      );
+    }
     for (const [name, value] of Object.entries(options.pgSettings ?? {})) {
       if (!/^[a-z_.]+$/.test(name)) throw new Error(`bad Postgres setting name ${name}`);
       for (const url of [dbs.gatewayUrl, dbs.plainUrl]) {
@@ -529,6 +543,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       pool: database.pool,
       dbs,
       label: "",
+      statementStats,
       startServer,
     };
 

@@ -12,6 +12,7 @@ import { chatMessage, filler } from "../../loadtest/lib/scenarios.js";
 import { createTokenVerifier } from "../../src/auth/tokens.js";
 import { serveParent } from "./child.js";
 import { Histogram, nowMs } from "./histogram.js";
+import { liveHandlers } from "./live-worker.js";
 import type {
   ConnectRequest,
   ConnectResult,
@@ -22,9 +23,10 @@ import type {
 
 const workerIndex = Number(process.argv[2] ?? 0);
 
-interface Held {
+export interface Held {
   socket: Socket;
   group: string;
+  sub: string;
   sessionId: string | undefined;
   send: boolean;
   receivers: number;
@@ -62,13 +64,19 @@ function onMessage(message: { metadata?: { r?: string; t?: number; m?: number } 
   } else run.warmReceived++;
 }
 
-function openOne(url: string, token: string | undefined, localAddress: string | undefined) {
+function openOne(
+  url: string,
+  token: string | undefined,
+  sub: string,
+  localAddress: string | undefined,
+) {
   const socket = connectSocket(url, {
     transports: ["websocket"],
     reconnection: false,
     forceNew: true,
     timeout: 30_000,
-    auth: token ? { token } : {},
+    // The plain server has no tokens: it takes the principal's id from `sub` (typing, receipts).
+    auth: token ? { token } : { sub },
     ...(localAddress ? { localAddress } : {}),
   } as Parameters<typeof connectSocket>[1]);
   return new Promise<Socket>((resolve, reject) => {
@@ -100,12 +108,13 @@ async function connectAll(request: ConnectRequest): Promise<ConnectResult> {
         const token = tokens
           ? await tokens.sign({ sub: spec.sub, kind: "agent" }, 4 * 3600)
           : undefined;
-        const socket = await openOne(url, token, spec.localAddress);
+        const socket = await openOne(url, token, spec.sub, spec.localAddress);
         totals.connected++;
         group.connected++;
         const entry: Held = {
           socket,
           group: request.group,
+          sub: spec.sub,
           sessionId: spec.sessionId,
           send: spec.send,
           receivers: spec.receivers,
@@ -301,6 +310,8 @@ const parent = serveParent(
     },
     stats: () => stats(),
     disconnect: (r) => disconnect(typeof r.group === "string" ? r.group : undefined),
+    // Streams, typing, receipts and presence (bench/lib/live-worker.ts).
+    ...liveHandlers((group) => held.filter((h) => h.group === group), workerIndex),
   },
   disconnectAll,
 );

@@ -7,13 +7,22 @@
 import { CONTENT_BYTES, SCENARIOS as DEFINED } from "../../loadtest/lib/scenarios.js";
 
 export type ProfileName = "quick" | "medium" | "full";
-export type ScenarioName = "connections" | "latency" | "throughput" | "fanout" | "cross-node";
+export type ScenarioName =
+  | "connections"
+  | "latency"
+  | "throughput"
+  | "fanout"
+  | "cross-node"
+  | "streams"
+  | "people";
 export const SCENARIOS: ScenarioName[] = [
   "connections",
   "latency",
   "throughput",
   "fanout",
   "cross-node",
+  "streams",
+  "people",
 ];
 
 export interface Timing {
@@ -30,6 +39,25 @@ export interface Profile {
   /** Messages/s into the sessions, one run each: deliveries/s = rate × (members − 1). */
   fanout: Timing & { sessions: number; members: number; rates: number[] };
   crossNode: Timing & { pairs: number; rates: number[] };
+  /** Token streams (issue 11): one streamer per session, back-to-back streams of
+   * `deltasPerStream` deltas at `deltasPerSecond`, to the session's other members. */
+  streams: Timing & {
+    sessions: number;
+    members: number;
+    deltasPerSecond: number;
+    deltasPerStream: number;
+  };
+  /** People (issue 12): every member sends `typing` every `typingIntervalMs` and a read receipt
+   * every `receiptIntervalMs`; then a second gateway node holding `presenceSessions` members is
+   * SIGKILLed and the survivors wait (at most `presenceWaitMs`) to see them go offline. */
+  people: Timing & {
+    sessions: number;
+    members: number;
+    typingIntervalMs: number;
+    receiptIntervalMs: number;
+    presenceSessions: number;
+    presenceWaitMs: number;
+  };
   /** Longest wait for deliveries and acks after sending stops. */
   drainMs: number;
   contentBytes: number;
@@ -43,6 +71,24 @@ export const PROFILES: Record<ProfileName, Profile> = {
     throughput: { sessions: 50, sendersPerSession: 4, window: 4, warmupMs: 300, measureMs: 1_500 },
     fanout: { sessions: 5, members: 100, rates: [300], warmupMs: 300, measureMs: 1_500 },
     crossNode: { pairs: 100, rates: [1_000, 2_000], warmupMs: 300, measureMs: 1_500 },
+    streams: {
+      sessions: 20,
+      members: 10,
+      deltasPerSecond: 20,
+      deltasPerStream: 20,
+      warmupMs: 500,
+      measureMs: 2_000,
+    },
+    people: {
+      sessions: 20,
+      members: 10,
+      typingIntervalMs: 1_000,
+      receiptIntervalMs: 2_000,
+      presenceSessions: 10,
+      presenceWaitMs: 45_000,
+      warmupMs: 1_000,
+      measureMs: 3_000,
+    },
     drainMs: 1_500,
     contentBytes: CONTENT_BYTES,
   },
@@ -59,6 +105,26 @@ export const PROFILES: Record<ProfileName, Profile> = {
     },
     fanout: { sessions: 20, members: 100, rates: [200, 500], warmupMs: 2_000, measureMs: 8_000 },
     crossNode: { pairs: 500, rates: [1_000, 2_000, 5_000], warmupMs: 2_000, measureMs: 8_000 },
+    // The issues' sizes: 100 streams × 20 deltas/s into sessions of 10 (1,000 sockets); 2,000
+    // sockets in 200 sessions.
+    streams: {
+      sessions: 100,
+      members: 10,
+      deltasPerSecond: 20,
+      deltasPerStream: 40,
+      warmupMs: 2_000,
+      measureMs: 10_000,
+    },
+    people: {
+      sessions: 200,
+      members: 10,
+      typingIntervalMs: 1_000,
+      receiptIntervalMs: 2_000,
+      presenceSessions: 50,
+      presenceWaitMs: 45_000,
+      warmupMs: 2_000,
+      measureMs: 10_000,
+    },
     drainMs: 5_000,
     contentBytes: CONTENT_BYTES,
   },
@@ -95,6 +161,24 @@ export const PROFILES: Record<ProfileName, Profile> = {
       warmupMs: 2_000,
       measureMs: 12_000,
     },
+    streams: {
+      sessions: 100,
+      members: 10,
+      deltasPerSecond: 20,
+      deltasPerStream: 40,
+      warmupMs: 3_000,
+      measureMs: 20_000,
+    },
+    people: {
+      sessions: 200,
+      members: 10,
+      typingIntervalMs: 1_000,
+      receiptIntervalMs: 2_000,
+      presenceSessions: 100,
+      presenceWaitMs: 45_000,
+      warmupMs: 3_000,
+      measureMs: 20_000,
+    },
     drainMs: 6_000,
     contentBytes: CONTENT_BYTES,
   },
@@ -112,4 +196,10 @@ export const TARGETS = {
   fanoutP99Ms: DEFINED.fanout.p99Ms,
   crossNodeP99Ms: DEFINED.crossNode.p99Ms,
   crossNodeP99AtRate: DEFINED.crossNode.rate,
+  /** Issues 11 and 12: delta and typing p99 at most this × plain Socket.IO's. */
+  liveP99Ratio: 1.5,
+  /** Issue 12: receipt writes per member per session per second, at most. */
+  receiptWritesPerMemberSecond: 1,
+  /** Issue 12: seconds until a SIGKILLed node's principals are offline everywhere. */
+  presenceOfflineSeconds: 30,
 };

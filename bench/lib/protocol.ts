@@ -92,6 +92,8 @@ export interface ServerStats {
   external: number;
   cpuMicros: number;
   notifies: number;
+  /** Write statements the server has sent since it started, by the tables they change. */
+  writes?: Record<string, number>;
   attachments: number;
   connections: number;
   /** Database queries queued or running (plain: NOTIFYs still to send). */

@@ -3,6 +3,7 @@
  * (gateway ÷ plain) and the issue's target with a verdict for the gateway.
  */
 import type { BenchResult, Measured } from "./harness.js";
+import { liveRows } from "./live-report.js";
 import { TARGETS } from "./profiles.js";
 import type { ConnectionsSide } from "./scenarios.js";
 
@@ -244,6 +245,7 @@ export function buildRows(result: BenchResult): Row[] {
       rows.push(...cpuRow(g, p, `A→B ${int(rate)} msg/s: `));
     }
   }
+  rows.push(...liveRows(result));
   return rows;
 }
 

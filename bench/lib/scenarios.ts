@@ -18,6 +18,7 @@ import {
   workerStats,
 } from "./harness.js";
 import { round } from "./histogram.js";
+import { people, streams } from "./live-scenarios.js";
 import type { ScenarioName } from "./profiles.js";
 import type { ConnectResult, ServerStats } from "./protocol.js";
 
@@ -388,5 +389,9 @@ export function runScenario(name: ScenarioName, ctx: Context): Promise<unknown> 
       return fanout(ctx);
     case "cross-node":
       return crossNode(ctx);
+    case "streams":
+      return streams(ctx);
+    case "people":
+      return people(ctx);
   }
 }

@@ -4,7 +4,8 @@
  * - `gateway`: a real gateway node (createGateway) on the bench database;
  * - `plain`: a plain Socket.IO server with the same @socket.io/postgres-adapter, no storage, on
  *   namespace `/agents`: `join_session` joins the room and acks, `message` acks and broadcasts
- *   to the room except the sender (what the gateway does, minus validation, storage and auth).
+ *   to the room except the sender (what the gateway does, minus validation, storage and auth);
+ *   streams, typing and receipts are relayed the same way (bench/lib/plain-live.ts).
  *
  * Every `SELECT pg_notify` the adapter sends is counted by wrapping its pool's `query`.
  * Argv: kind, database URL, node id. Env BENCH_JWT_SECRET for the gateway.
@@ -21,11 +22,27 @@ import { Server } from "socket.io";
 import { loadConfig } from "../../src/config.js";
 import { createGateway } from "../../src/gateway.js";
 import { serveParent } from "./child.js";
+import { relayLive } from "./plain-live.js";
 import type { Breakdown } from "./protocol.js";
+import { isWrite, writeTargets } from "./write-targets.js";
 
 const [kind, databaseUrl, nodeId] = process.argv.slice(2) as ["gateway" | "plain", string, string];
 
 const counters = { notifies: 0, attachments: 0 };
+
+/** Write statements this process sent, by the tables they change (every pg client in the
+ * process, pooled or checked out, so transactions count too). */
+const writes = new Map<string, number>();
+const clientQuery = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const first = args[0];
+  const text = typeof first === "string" ? first : (first as { text?: string })?.text;
+  if (text && isWrite(text)) {
+    const key = writeTargets(text);
+    writes.set(key, (writes.get(key) ?? 0) + 1);
+  }
+  return clientQuery.apply(this, args);
+} as typeof pg.Client.prototype.query;
 
 type Sample = { metricName?: string; labels: Record<string, unknown>; value: number };
 async function sumAndCount(metric: { get(): Promise<unknown> }, event?: string) {
@@ -143,6 +160,7 @@ async function startPlain(): Promise<Running> {
       socket.to(`session_${String(payload.sessionId)}`).emit("message", stored);
       ack?.({ status: "success", id: payload.id, seq: stored.seq, createdAt: stored.createdAt });
     });
+    relayLive(socket, () => ++seq);
   });
   await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
   return {
@@ -229,6 +247,7 @@ const parent = serveParent(
         external: memory.external,
         cpuMicros: cpu.user + cpu.system,
         notifies: counters.notifies,
+        writes: Object.fromEntries(writes),
         attachments: counters.attachments,
         connections: running.connections(),
         backlog: running.backlog(),

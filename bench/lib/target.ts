@@ -43,6 +43,8 @@ function withDatabase(url: string, name: string): string {
 
 export async function openDatabases(options: {
   databaseUrl?: string | undefined;
+  /** Load pg_stat_statements into the embedded server (database writes counted exactly). */
+  statementStats?: boolean;
   log(line: string): void;
 }): Promise<BenchDatabases> {
   const given = options.databaseUrl;
@@ -52,7 +54,12 @@ export async function openDatabases(options: {
     const embedded = await startEmbeddedPostgres({
       dataDir,
       ephemeral: true,
-      postgresFlags: ["-c", "max_connections=300"],
+      postgresFlags: [
+        "-c",
+        "max_connections=300",
+        // Only for the scenarios that count writes: it costs every statement a little.
+        ...(options.statementStats ? ["-c", "shared_preload_libraries=pg_stat_statements"] : []),
+      ],
     });
     const plainUrl = withDatabase(embedded.url, "tkr_plain");
     await adminQuery(embedded.url, "create database tkr_plain");
