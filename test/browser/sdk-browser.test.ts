@@ -11,11 +11,11 @@ import path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/browser.js";
 import { startTestGateway, type TestGateway, waitFor } from "../helpers/gateway.js";
 import { type FaultProxy, startProxy } from "../helpers/proxy.js";
 import { clientFactory, createSession, record } from "../sdk-fixtures.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>sdk test page</title>
@@ -67,14 +67,7 @@ beforeAll(async () => {
   proxy = await startProxy(Number(new URL(node.url).port));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
+    args: CHROMIUM_ARGS,
   });
 }, 60_000);
 

@@ -1,35 +1,17 @@
-/**
- * The people side of the web UI in a real browser: two users (Alice and Bob, each in their own
- * browser context, so their own localStorage) on one gateway. The session list, older history
- * on scroll, presence, typing and read receipts, as each user sees them. Screenshots go to
- * test-results/ (gitignored).
- */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SESSION_PAGE_SIZE } from "../../src/web/use-session-list.js";
+import { builtWebRoot, CHROMIUM, CHROMIUM_ARGS } from "../helpers/browser.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const shot = (name: string) => path.join(ROOT, "test-results", `web-people-${name}.png`);
 const UI_TIMEOUT_MS = 8_000;
 /** More than two pages of the UI's history (50 a page), so scrolling up reads twice. */
 const HISTORY = 120;
 
-let webRoot: string;
 let node: TestGateway;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
@@ -82,19 +64,7 @@ const member = (page: Page, principalId: string, presence?: "online" | "offline"
 const sessionRow = (page: Page) => page.locator(`.session-rows li[data-session-id="${sessionId}"]`);
 
 beforeAll(async () => {
-  webRoot = await mkdtemp(path.join(os.tmpdir(), "tkr-web-people-"));
-  const nodeEnv = process.env.NODE_ENV;
-  process.env.NODE_ENV = "production";
-  try {
-    await build({
-      configFile: path.join(ROOT, "vite.config.ts"),
-      mode: "production",
-      logLevel: "warn",
-      build: { outDir: webRoot, emptyOutDir: true, sourcemap: false },
-    });
-  } finally {
-    process.env.NODE_ENV = nodeEnv;
-  }
+  const webRoot = await builtWebRoot();
   node = await startTestGateway({ webRoot });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   [alice, bob] = await Promise.all([openPage(), openPage()]);
@@ -104,7 +74,6 @@ afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await node?.close();
-  if (webRoot) await rm(webRoot, { recursive: true, force: true });
 });
 
 describe("web UI: people", () => {

@@ -5,31 +5,20 @@
  * element (no remount, so no flicker); an aborted stream says so. Screenshots of the growing
  * and the ended state go to test-results/ (gitignored).
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGatewayClient, type GatewayClient } from "../../src/sdk/index.js";
+import { builtWebRoot, CHROMIUM, CHROMIUM_ARGS } from "../helpers/browser.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { FAST } from "../sdk-fixtures.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RESULTS = path.join(ROOT, "test-results");
 const UI_TIMEOUT_MS = 8_000;
 
-let webRoot: string;
 let node: TestGateway;
 let browser: Browser;
 let page: Page;
@@ -37,21 +26,8 @@ let agent: GatewayClient;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  webRoot = await mkdtemp(path.join(os.tmpdir(), "tkr-web-streams-"));
+  const webRoot = await builtWebRoot();
   await mkdir(RESULTS, { recursive: true });
-  // Vitest sets NODE_ENV=test; build what `npm run build:web` ships.
-  const nodeEnv = process.env.NODE_ENV;
-  process.env.NODE_ENV = "production";
-  try {
-    await build({
-      configFile: path.join(ROOT, "vite.config.ts"),
-      mode: "production",
-      logLevel: "warn",
-      build: { outDir: webRoot, emptyOutDir: true, sourcemap: false },
-    });
-  } finally {
-    process.env.NODE_ENV = nodeEnv;
-  }
   node = await startTestGateway({ webRoot });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1000, height: 640 } });
@@ -68,7 +44,6 @@ afterAll(async () => {
   await agent?.close();
   await browser?.close();
   await node?.close();
-  if (webRoot) await rm(webRoot, { recursive: true, force: true });
 });
 
 const item = (id: string) => page.locator(`li.message[data-id="${id}"]`);

@@ -1,55 +1,24 @@
-/**
- * The web UI in a real browser against a real gateway: the test builds the UI with Vite into a
- * temp folder, serves it from a gateway node on port 0 and drives Debian's Chromium with
- * playwright-core. No mocks: the page talks HTTP and Socket.IO to the gateway like a user's.
- */
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TypingEvent } from "../../src/protocol/index.js";
+import { builtWebRoot, CHROMIUM, CHROMIUM_ARGS } from "../helpers/browser.js";
 import { call, connect, startTestGateway, type TestGateway, waitFor } from "../helpers/gateway.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SCREENSHOT = "/tmp/web-ui.png";
 const TYPING_SCREENSHOT = path.join(ROOT, "test-results", "web-ui-typing.png");
 /** Long enough for a reconnect with socket.io-client's default backoff, short enough to fail. */
 const UI_TIMEOUT_MS = 8_000;
 
-let webRoot: string;
 let node: TestGateway;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  webRoot = await mkdtemp(path.join(os.tmpdir(), "tkr-web-ui-"));
-  // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build: test
-  // what `npm run build:web` ships.
-  const nodeEnv = process.env.NODE_ENV;
-  process.env.NODE_ENV = "production";
-  try {
-    await build({
-      configFile: path.join(ROOT, "vite.config.ts"),
-      mode: "production",
-      logLevel: "warn",
-      build: { outDir: webRoot, emptyOutDir: true, sourcemap: false },
-    });
-  } finally {
-    process.env.NODE_ENV = nodeEnv;
-  }
+  const webRoot = await builtWebRoot();
   node = await startTestGateway({ webRoot });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
@@ -67,7 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await node?.close();
-  if (webRoot) await rm(webRoot, { recursive: true, force: true });
 });
 
 const status = () => page.locator(".status");

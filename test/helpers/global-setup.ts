@@ -2,7 +2,7 @@
  * One Postgres for the whole run: the embedded one in a throwaway directory, or DATABASE_URL
  * when set. Migrations are applied once to a template database; each test file clones it.
  */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -16,12 +16,15 @@ declare module "vitest" {
   export interface ProvidedContext {
     pgAdminUrl: string;
     pgTemplate: string;
+    /** Where the browser tests build the web UI, once per run (helpers/browser.ts). */
+    webBuildDir: string;
   }
 }
 
 export const TEMPLATE = `tkr_test_template_${process.pid}`;
 
 let embedded: RunningPostgres | undefined;
+let webBuildDir: string | undefined;
 
 export async function setup(project: TestProject) {
   let adminUrl = process.env.DATABASE_URL;
@@ -46,8 +49,11 @@ export async function setup(project: TestProject) {
 
   project.provide("pgAdminUrl", adminUrl);
   project.provide("pgTemplate", TEMPLATE);
+  webBuildDir = await mkdtemp(path.join(os.tmpdir(), "tkr-test-web-"));
+  project.provide("webBuildDir", webBuildDir);
 }
 
 export async function teardown() {
+  if (webBuildDir) await rm(webBuildDir, { recursive: true, force: true });
   if (embedded) await embedded.stop();
 }
