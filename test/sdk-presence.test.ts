@@ -1,11 +1,20 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PresenceEvent, StoredMessage } from "../src/sdk/index.js";
 import { sharedGateway } from "./helpers/fixture.js";
 import { waitFor } from "./helpers/gateway.js";
+import { type FaultProxy, startProxy } from "./helpers/proxy.js";
 import { clientFactory, createSession } from "./sdk-fixtures.js";
 
 const node = sharedGateway();
 const client = clientFactory();
+let proxy: FaultProxy;
+
+beforeAll(async () => {
+  proxy = await startProxy(Number(new URL(node.url).port));
+});
+afterAll(async () => {
+  await proxy?.close();
+});
 
 const online = (list: Array<{ principalId: string }>) => list.map((p) => p.principalId).sort();
 
@@ -50,5 +59,33 @@ describe("SDK presence", () => {
 
     await watcher.leaveSession(session.id);
     expect(watcher.presence(session.id)).toEqual([]);
+  });
+
+  it("says `joined` after a rejoin, whose online list holds what changed while offline", async () => {
+    const session = await createSession(node, "alice", ["bot"]);
+    const watcher = client({
+      url: proxy.url,
+      namespace: "/agents",
+      token: await node.token("bot", "agent"),
+    });
+    const joins: string[] = [];
+    watcher.on("joined", (event) => joins.push(event.sessionId));
+    await watcher.joinSession(session.id);
+    expect(joins).toEqual([session.id]);
+    const user = client({
+      url: node.url,
+      namespace: "/clients",
+      token: await node.token("alice", "user"),
+    });
+    await user.joinSession(session.id);
+    await waitFor(() => watcher.presence(session.id).length === 2, 2_000, "alice online");
+
+    proxy.refuse();
+    proxy.cut();
+    await waitFor(() => watcher.status !== "connected", 5_000, "the watcher cut off");
+    await user.close();
+    proxy.accept();
+    await waitFor(() => joins.length === 2, 10_000, "the rejoin");
+    expect(online(watcher.presence(session.id))).toEqual(["bot"]);
   });
 });

@@ -81,6 +81,12 @@ export type ClientEvents = {
    * a joined session; `client.presence(sessionId)` is already updated when this fires.
    */
   presence: (event: PresenceEvent) => void;
+  /**
+   * A session was joined or, after a reconnect, joined again: `client.presence(sessionId)` and
+   * `client.receipts(sessionId)` now hold the join's lists, which replace what was known
+   * before (changes made while offline come with no `presence` or `receipt` event of their own).
+   */
+  joined: (event: { sessionId: string; headSeq: number }) => void;
   /** This principal was added to a session (by anyone, on any node); join it to follow it. */
   sessionAdded: (event: SessionAddedEvent) => void;
   /** This principal was removed from a session; the client stops following it. */
@@ -299,6 +305,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     onJoined: (result) => {
       incoming.joined(result.sessionId, result.streams ?? []);
       receipts.joined(result.sessionId, result.receipts);
+      events.emit("joined", { sessionId: result.sessionId, headSeq: result.headSeq });
     },
     onLeft: (sessionId) => receipts.forget(sessionId),
   });

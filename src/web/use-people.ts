@@ -13,13 +13,6 @@ import {
   peopleReducer,
 } from "./people-state.js";
 
-/**
- * How often the SDK's online list is read again. A rejoin after a reconnect replaces that list
- * without an event, so changes missed while offline would otherwise show only at the next one.
- * Reading it is a lookup in memory.
- */
-const PRESENCE_REREAD_MS = 2_000;
-
 export type SessionDetails = {
   id: string;
   members: string[];
@@ -57,16 +50,17 @@ export function usePeople(
       client.on("memberRemoved", (event) => dispatch({ type: "memberRemoved", event })),
       client.on("status", (status) => {
         if (status !== "connected") dispatch({ type: "disconnected" });
-        else reread();
+      }),
+      // Every join and rejoin replaces the SDK's online list, changes made while offline included.
+      client.on("joined", (event) => {
+        if (event.sessionId === sessionId) reread();
       }),
       client.on("presence", (event) => dispatch({ type: "presence", event })),
       client.on("receipt", (event) => dispatch({ type: "receipt", event })),
     ];
-    const timer = setInterval(reread, PRESENCE_REREAD_MS);
     // The join's list, once the open conversation has joined.
     if (joined) reread();
     return () => {
-      clearInterval(timer);
       for (const off of offs) off();
     };
   }, [client, sessionId, joined]);
