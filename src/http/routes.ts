@@ -28,7 +28,6 @@ import {
   PutContextRequest,
   ReceiptRequest,
   ReceiptResult,
-  Session,
   SessionDetail,
   SessionList,
 } from "../protocol/index.js";

@@ -27,6 +27,16 @@ import type { Principal } from "./types.js";
  * Checks the rules of PROTOCOL.md section 6 that a schema cannot: sizes and sender identity.
  * The payload has already passed `MessageInput`.
  */
+/** A message's or stream's `metadata`: at most MAX_METADATA_BYTES serialized (TOO_LARGE). */
+export function checkMetadataSize(metadata: unknown): void {
+  if (metadata !== undefined && utf8Bytes(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+    throw new GatewayError(
+      "TOO_LARGE",
+      `metadata is larger than ${MAX_METADATA_BYTES} bytes serialized`,
+    );
+  }
+}
+
 export function checkMessageRules(
   caller: Principal,
   input: MessageInput,
@@ -35,15 +45,7 @@ export function checkMessageRules(
   if (input.content.length > maxContentBytes || utf8Bytes(input.content) > maxContentBytes) {
     throw new GatewayError("TOO_LARGE", `content is larger than ${maxContentBytes} bytes`);
   }
-  if (
-    input.metadata !== undefined &&
-    utf8Bytes(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES
-  ) {
-    throw new GatewayError(
-      "TOO_LARGE",
-      `metadata is larger than ${MAX_METADATA_BYTES} bytes serialized`,
-    );
-  }
+  checkMetadataSize(input.metadata);
   if (input.senderId !== undefined && input.senderId !== caller.id) {
     throw new GatewayError("FORBIDDEN", "senderId must equal the token's sub");
   }

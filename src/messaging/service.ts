@@ -15,7 +15,6 @@ import {
   type ReceiptEvent,
   type ReceiptPayload,
   type ReceiptResult,
-  type Session,
   type SessionDetail,
   type SessionList,
   type StreamRelay,

@@ -4,14 +4,9 @@
  * message. Reads only: a stream writes to the database once, when it ends.
  */
 import type pg from "pg";
-import {
-  type AppendResult,
-  GatewayError,
-  MAX_METADATA_BYTES,
-  type StreamStartPayload,
-  utf8Bytes,
-} from "../protocol/index.js";
+import { type AppendResult, GatewayError, type StreamStartPayload } from "../protocol/index.js";
 import { withDb } from "./db-errors.js";
+import { checkMetadataSize } from "./messages.js";
 import { requireMember } from "./sessions.js";
 import type { Principal } from "./types.js";
 
@@ -26,15 +21,7 @@ export async function checkStreamStart(
   caller: Principal,
   input: StreamStartPayload,
 ): Promise<AppendResult | undefined> {
-  if (
-    input.metadata !== undefined &&
-    utf8Bytes(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES
-  ) {
-    throw new GatewayError(
-      "TOO_LARGE",
-      `metadata is larger than ${MAX_METADATA_BYTES} bytes serialized`,
-    );
-  }
+  checkMetadataSize(input.metadata);
   await requireMember(pool, input.sessionId, caller.id);
   if (input.receiverId !== undefined && input.visibility === "direct") {
     try {

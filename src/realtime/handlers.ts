@@ -111,18 +111,27 @@ export function createHandlers(
     }),
   );
 
+  /** A message stored from a socket (`message` or `stream:end`): counted, and typing ended. */
+  function stored<R extends { duplicate: boolean }>(
+    result: R,
+    socket: GatewaySocket,
+    sessionId: string,
+  ): R {
+    if (!result.duplicate) {
+      metrics.messagesIn.inc({ namespace: deps.namespace });
+      metrics.socket.messages_received++;
+    }
+    typing.messageSent(socket.data.principal.id, sessionId);
+    return result;
+  }
+
   handlers.set(
     "message",
     defineEvent(deps, "message", MessageInput, async (input, socket) => {
       const result = await messaging.sendMessage(socket.data.principal, input, {
         socketId: socket.id,
       });
-      if (!result.duplicate) {
-        metrics.messagesIn.inc({ namespace: deps.namespace });
-        metrics.socket.messages_received++;
-      }
-      typing.messageSent(socket.data.principal.id, input.sessionId);
-      return result;
+      return stored(result, socket, input.sessionId);
     }),
   );
 
@@ -212,12 +221,7 @@ export function createHandlers(
     "stream:end",
     defineEvent(deps, "stream:end", StreamEndPayload, async (input, socket) => {
       const result = await streams.end(socket.data.principal, input, { socketId: socket.id });
-      if (!result.duplicate) {
-        metrics.messagesIn.inc({ namespace: deps.namespace });
-        metrics.socket.messages_received++;
-      }
-      typing.messageSent(socket.data.principal.id, input.sessionId);
-      return result;
+      return stored(result, socket, input.sessionId);
     }),
   );
 
