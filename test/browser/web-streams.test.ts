@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGatewayClient, type GatewayClient } from "../../src/sdk/index.js";
-import { builtWebRoot, CHROMIUM, CHROMIUM_ARGS } from "../helpers/browser.js";
+import { builtWebRoot, CHROMIUM, CHROMIUM_ARGS, recordPageErrors } from "../helpers/browser.js";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.js";
 import { FAST } from "../sdk-fixtures.js";
 
@@ -32,12 +32,7 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1000, height: 640 } });
   page.setDefaultTimeout(UI_TIMEOUT_MS);
-  page.on("pageerror", (err) => pageErrors.push(err.message));
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
-      pageErrors.push(msg.text());
-    }
-  });
+  recordPageErrors(page, pageErrors);
 }, 60_000);
 
 afterAll(async () => {

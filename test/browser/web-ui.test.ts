@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TypingEvent } from "../../src/protocol/index.js";
-import { builtWebRoot, CHROMIUM, CHROMIUM_ARGS } from "../helpers/browser.js";
+import { builtWebRoot, CHROMIUM, CHROMIUM_ARGS, recordPageErrors } from "../helpers/browser.js";
 import { call, connect, startTestGateway, type TestGateway, waitFor } from "../helpers/gateway.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -23,14 +23,7 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
   page.setDefaultTimeout(UI_TIMEOUT_MS);
-  page.on("pageerror", (err) => pageErrors.push(err.message));
-  page.on("console", (msg) => {
-    // Chromium logs every HTTP error status (a refused token's 401) as a console error; those
-    // are answers the page handles, not faults.
-    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
-      pageErrors.push(msg.text());
-    }
-  });
+  recordPageErrors(page, pageErrors);
 }, 60_000);
 
 afterAll(async () => {

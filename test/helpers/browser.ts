@@ -6,6 +6,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Page } from "playwright-core";
 import { build } from "vite";
 import { inject } from "vitest";
 import { waitFor } from "./gateway.js";
@@ -65,4 +66,18 @@ export async function builtWebRoot(): Promise<string> {
     process.env.NODE_ENV = nodeEnv;
   }
   return out;
+}
+
+/**
+ * Collects the page's uncaught errors and console errors into `errors`. Chromium logs every HTTP
+ * error status (a refused token's 401) as a console error; those are answers the page handles,
+ * not faults, and are left out.
+ */
+export function recordPageErrors(page: Page, errors: string[]): void {
+  page.on("pageerror", (err) => errors.push(err.message));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
+      errors.push(msg.text());
+    }
+  });
 }
