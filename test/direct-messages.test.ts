@@ -175,6 +175,40 @@ describe("direct messages", () => {
     ]);
   });
 
+  it("do not move the session list's last activity or unread count for the others", async () => {
+    const sessionId = await conversation("sl");
+    const list = async (sub: string, kind: string) => {
+      const { status, body } = await http("GET", "/v1/sessions", sub, kind);
+      expect(status).toBe(200);
+      const sessions = body.sessions as Array<{
+        id: string;
+        lastMessageAt: number;
+        unread: number;
+      }>;
+      return sessions.find((s) => s.id === sessionId);
+    };
+    const { rows } = await node.db.pool.query<{ seq: number; at: number }>(
+      "select seq, (extract(epoch from created_at) * 1000)::bigint as at from messages where session_id = $1 order by seq",
+      [sessionId],
+    );
+    const at = (seq: number) => rows.find((r) => r.seq === seq)?.at;
+    // A direct message from a to b after the last public one: only they see the session move.
+    const a = await connectAgent(node, "sl-a");
+    await call(a, "message", {
+      id: "sl-6",
+      sessionId,
+      content: "psst",
+      type: "text",
+      visibility: "direct",
+      receiverId: "sl-b",
+    });
+    const { rows: last } = await node.db.pool.query<{ at: number }>(
+      "select (extract(epoch from created_at) * 1000)::bigint as at from messages where id = 'sl-6'",
+    );
+    expect(await list("sl-carol", "user")).toMatchObject({ lastMessageAt: at(5), unread: 3 });
+    expect(await list("sl-b", "agent")).toMatchObject({ lastMessageAt: last[0]?.at, unread: 5 });
+  });
+
   it("refuse a direct message without receiverId, or to a non-member, storing nothing", async () => {
     const session = await createSession(node, "bad-carol", ["bad-a"]);
     const a = await connectAgent(node, "bad-a");

@@ -4,13 +4,15 @@
  */
 import type pg from "pg";
 import { GatewayError, type SessionList, type SessionSummary } from "../protocol/index.js";
+import { visibleMessageSql } from "./audience.js";
 import { withDb } from "./db-errors.js";
 import type { Principal } from "./types.js";
 
 /**
  * One statement: the caller's memberships by `session_members_principal_idx`, each session by
- * its key and its newest message by the messages key `(session_id, last_seq)`, so activity
- * needs no column written on the append path. Activity is in microseconds (the precision of
+ * its key and its newest message that the caller may see by the messages key read backwards from
+ * the head (usually the head itself; a direct message between others is skipped, so the list
+ * does not tell when they wrote), so activity needs no column written on the append path. Activity is in microseconds (the precision of
  * `sessions.created_at`), and the keyset `(activity, id)` is both the order and the cursor, so
  * a page never repeats or skips a session whose activity did not change. Member lists are read
  * only for the page's rows, and so is `unread`: the caller's read watermark (the stored one, or
@@ -27,7 +29,11 @@ with mine as (
     (extract(epoch from coalesce(last.created_at, s.created_at)) * 1000000)::bigint as activity
   from session_members sm
   join sessions s on s.id = sm.session_id
-  left join messages last on last.session_id = s.id and last.seq = s.last_seq
+  left join lateral (
+    select m.created_at from messages m
+    where m.session_id = s.id and ${visibleMessageSql("$1", "m.")}
+    order by m.seq desc limit 1
+  ) last on true
   left join unnest($5::text[], $6::bigint[]) as o(session_id, read) on o.session_id = s.id
   where sm.principal_id = $1
 ), page as (
@@ -44,8 +50,7 @@ select id, title, last_seq, activity,
   (select count(*) from (
     select 1 from messages u
     where u.session_id = page.id and u.seq > page.read_seq and u.sender_id <> $1
-      -- What the caller may see (direct messages only to their sender and receiver).
-      and (u.visibility = 'session' or u.sender_id = $1 or u.receiver_id = $1)
+      and ${visibleMessageSql("$1", "u.")}
     limit ${UNREAD_CAP}) capped)::int as unread
 from page
 order by activity desc, id desc`;
