@@ -4,41 +4,17 @@
  * agent that joins a session it is added to without reconnecting. Two gateways on one database.
  */
 import type { Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import type { Principal } from "../src/messaging/index.js";
 import type { Session, StoredMessage } from "../src/protocol/index.js";
 import { connectAgent } from "../src/sdk/index.js";
-import { createTestDatabase, type TestDatabase } from "./helpers/db.js";
-import {
-  call,
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  type TestGateway,
-  waitFor,
-} from "./helpers/gateway.js";
+import { sharedGateway } from "./helpers/fixture.js";
+import { call, connect, type TestGateway, waitFor } from "./helpers/gateway.js";
 import { FAST } from "./sdk-fixtures.js";
 
 const alice: Principal = { id: "alice", kind: "user" };
-let db: TestDatabase;
-let a: TestGateway;
-let b: TestGateway;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  a = await startTestGateway({ db, nodeId: "node-a" });
-  b = await startTestGateway({ db, nodeId: "node-b" });
-  await waitFor(
-    () => [a, b].every((node) => node.gateway.realtime.clusterReady()),
-    10_000,
-    "listeners",
-  );
-});
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all([a.close(), b.close()]);
-  await db.drop();
-});
+const a = sharedGateway({ nodeId: "node-a", sockets: "per-file" });
+const b = sharedGateway({ nodeId: "node-b", sockets: "per-file", joins: a });
 
 function next<T>(socket: Socket, event: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {

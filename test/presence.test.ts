@@ -1,15 +1,8 @@
 import type { Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PresenceEntry, PresenceEvent } from "../src/protocol/index.js";
 import { connectAgent, connectUser, createSession, sharedGateway } from "./helpers/fixture.js";
-import {
-  call,
-  connect,
-  flushed,
-  startTestGateway,
-  type TestGateway,
-  waitFor,
-} from "./helpers/gateway.js";
+import { call, connect, flushed, startTestGateway, waitFor } from "./helpers/gateway.js";
 
 type JoinAck = { status: "success"; presence: PresenceEntry[] } | { status: "error"; code: string };
 
@@ -123,16 +116,7 @@ describe("presence", () => {
   });
 
   describe("across nodes", () => {
-    let other: TestGateway;
-    beforeAll(async () => {
-      other = await startTestGateway({ db: node.db, nodeId: "presence-b" });
-      await waitFor(
-        () => node.gateway.realtime.clusterReady() && other.gateway.realtime.clusterReady(),
-        10_000,
-        "listeners",
-      );
-    });
-    afterAll(() => other.close());
+    const other = sharedGateway({ nodeId: "presence-b", joins: node });
 
     it("reaches a socket on the other node, and a join there lists who is online here", async () => {
       const session = await createSession(node, "alice", ["bot"]);

@@ -4,41 +4,16 @@
  * watermarks never move backwards when both nodes take receipts of one member and flush them.
  */
 import type { Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Principal } from "../src/messaging/index.js";
 import type { ReceiptEvent } from "../src/protocol/index.js";
 import { createServerlessApp } from "../src/serverless/index.js";
-import { createTestDatabase, type TestDatabase } from "./helpers/db.js";
-import {
-  call,
-  closeAllSockets,
-  connect,
-  startTestGateway,
-  TEST_SECRET,
-  type TestGateway,
-  waitFor,
-} from "./helpers/gateway.js";
+import { sharedGateway } from "./helpers/fixture.js";
+import { call, connect, TEST_SECRET, type TestGateway, waitFor } from "./helpers/gateway.js";
 
 const alice: Principal = { id: "alice", kind: "user" };
-let db: TestDatabase;
-let a: TestGateway;
-let b: TestGateway;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  a = await startTestGateway({ db, nodeId: "receipts-a" });
-  b = await startTestGateway({ db, nodeId: "receipts-b" });
-  await waitFor(
-    () => [a, b].every((node) => node.gateway.realtime.clusterReady()),
-    10_000,
-    "listeners",
-  );
-});
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all([a.close(), b.close()]);
-  await db.drop();
-});
+const a = sharedGateway({ nodeId: "receipts-a", sockets: "per-file" });
+const b = sharedGateway({ nodeId: "receipts-b", sockets: "per-file", joins: a });
 
 async function session(messages: number, members = ["bot"]) {
   const created = await a.gateway.messaging.createSession(alice, { members });
@@ -69,7 +44,7 @@ function receiptsSeen(socket: Socket): ReceiptEvent[] {
 }
 
 async function stored(sessionId: string, principalId: string) {
-  const { rows } = await db.pool.query<{ delivered: string; read: string }>(
+  const { rows } = await a.db.pool.query<{ delivered: string; read: string }>(
     "select delivered_seq as delivered, read_seq as read from session_members where session_id = $1 and principal_id = $2",
     [sessionId, principalId],
   );
@@ -141,7 +116,7 @@ describe("receipts across nodes", () => {
     const botOnA = await joined(a, "bot", "agent", sessionId);
     const atBot = receiptsSeen(botOnA);
     const fn = createServerlessApp({
-      DATABASE_URL: db.url,
+      DATABASE_URL: a.db.url,
       AUTH_JWT_SECRET: TEST_SECRET,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
       NODE_ID: "receipts-function",

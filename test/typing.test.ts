@@ -1,15 +1,8 @@
 import type { Socket } from "socket.io-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TypingEvent } from "../src/protocol/index.js";
 import { connectAgent, connectUser, createSession, sharedGateway } from "./helpers/fixture.js";
-import {
-  call,
-  connect,
-  flushed,
-  startTestGateway,
-  type TestGateway,
-  waitFor,
-} from "./helpers/gateway.js";
+import { call, connect, flushed, waitFor } from "./helpers/gateway.js";
 
 /** Every `typing` the socket receives, in order. */
 function typingSeen(socket: Socket): TypingEvent[] {
@@ -126,16 +119,7 @@ describe("typing", () => {
   });
 
   describe("across nodes", () => {
-    let other: TestGateway;
-    beforeAll(async () => {
-      other = await startTestGateway({ db: node.db, nodeId: "typing-b" });
-      await waitFor(
-        () => node.gateway.realtime.clusterReady() && other.gateway.realtime.clusterReady(),
-        10_000,
-        "listeners",
-      );
-    });
-    afterAll(() => other.close());
+    const other = sharedGateway({ nodeId: "typing-b", joins: node });
 
     it("reaches both namespaces on another node, and so does the stop", async () => {
       const session = await createSession(node, "alice", ["bot"]);

@@ -11,11 +11,17 @@ import {
   type StartOptions,
   startTestGateway,
   type TestGateway,
+  waitFor,
 } from "./gateway.js";
 
 export interface SharedGatewayOptions extends StartOptions {
   /** Close every socket after each test (default), or only after the file's last one. */
   sockets?: "per-test" | "per-file";
+  /**
+   * Another node of `joins`'s cluster: on its database, started after it (declare it after),
+   * and ready once both cluster listeners are up, so a publish from either reaches the other.
+   */
+  joins?: TestGateway;
 }
 
 /**
@@ -24,10 +30,11 @@ export interface SharedGatewayOptions extends StartOptions {
  * its fields are there once the tests run.
  */
 export function sharedGateway(options: SharedGatewayOptions = {}): TestGateway {
-  const { sockets = "per-test", ...start } = options;
+  const { sockets = "per-test", joins, ...start } = options;
   let node: TestGateway | undefined;
   beforeAll(async () => {
-    node = await startTestGateway(start);
+    node = await startTestGateway(joins ? { ...start, db: joins.db } : start);
+    if (joins) await clusterUp(joins, node);
   });
   if (sockets === "per-test") afterEach(() => closeAllSockets());
   afterAll(async () => {
@@ -51,6 +58,15 @@ export function sharedGateway(options: SharedGatewayOptions = {}): TestGateway {
     token: (sub, kind, expiresInSeconds) => started().token(sub, kind, expiresInSeconds),
     close: () => started().close(),
   };
+}
+
+/** Waits until every node's cluster listener is up, so a publish from one reaches the others. */
+export async function clusterUp(...nodes: TestGateway[]): Promise<void> {
+  await waitFor(
+    () => nodes.every((node) => node.gateway.realtime.clusterReady()),
+    10_000,
+    "listeners",
+  );
 }
 
 /** A socket on `/clients` with a token for user `sub`. */
