@@ -114,6 +114,25 @@ describe("web UI: streams and Markdown", () => {
     expect(await item(stream.id).count()).toBe(1);
   });
 
+  it("marks a direct message to the user as such", async () => {
+    const ids = await page
+      .locator(".member-list li[data-principal]")
+      .evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.principal ?? ""));
+    const alice = ids.find((id) => id !== "bot");
+    expect(alice).toBeDefined();
+    const sent = await agent.send({
+      id: "direct-1",
+      sessionId,
+      content: "just for you",
+      type: "text",
+      receiverId: alice,
+      visibility: "direct",
+    });
+    const li = item("direct-1");
+    await li.locator(".seq", { hasText: `#${sent.seq}` }).waitFor();
+    expect(await li.locator(".badge-direct").textContent()).toBe("direct to you");
+  });
+
   it("says so when a stream is aborted, and keeps what was written", async () => {
     const stream = agent.stream(sessionId, { id: "answer-2" });
     stream.write("I was about to say");
