@@ -6,7 +6,13 @@
 import { describe, expect, it } from "vitest";
 import type { Context } from "../src/protocol/index.js";
 import { MAX_CONTEXT_TTL_SECONDS } from "../src/protocol/index.js";
-import { connectAgent, connectUser, createSession, sharedGateway } from "./helpers/fixture.js";
+import {
+  connectAgent,
+  connectUser,
+  createSession,
+  httpAs,
+  sharedGateway,
+} from "./helpers/fixture.js";
 import { call, flushed, waitFor } from "./helpers/gateway.js";
 import { clientFactory, record } from "./sdk-fixtures.js";
 
@@ -16,17 +22,8 @@ const client = clientFactory();
 
 type Contexts = { status: string; contexts: Context[] };
 
-async function http(method: string, path: string, sub: string, kind: string, body?: unknown) {
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${await node.token(sub, kind as "agent" | "user")}`,
-      "content-type": "application/json",
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const http = (method: string, path: string, sub: string, kind: string, body?: unknown) =>
+  httpAs(node, sub, kind as "agent" | "user", method, path, body);
 
 /** Moves a context past its expiry, as the clock would after its ttl, without waiting for it. */
 async function expire(sessionId: string, contextId: string) {

@@ -5,7 +5,13 @@
 import type { Socket } from "socket.io-client";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { StoredMessage } from "../src/protocol/index.js";
-import { connectAgent, connectUser, createSession, sharedGateway } from "./helpers/fixture.js";
+import {
+  connectAgent,
+  connectUser,
+  createSession,
+  httpAs,
+  sharedGateway,
+} from "./helpers/fixture.js";
 import { call, flushed, waitFor } from "./helpers/gateway.js";
 import { clientFactory, record } from "./sdk-fixtures.js";
 
@@ -21,17 +27,8 @@ function collect(socket: Socket): StoredMessage[] {
   return got;
 }
 
-async function http(method: string, path: string, sub: string, kind: string, body?: unknown) {
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${await node.token(sub, kind as "agent" | "user")}`,
-      "content-type": "application/json",
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const http = (method: string, path: string, sub: string, kind: string, body?: unknown) =>
+  httpAs(node, sub, kind as "agent" | "user", method, path, body);
 
 /**
  * A session of user `carol` and agents `<p>-a`, `<p>-b`: seq 1 public, seq 2 direct from a to b

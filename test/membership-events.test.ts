@@ -8,7 +8,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import type { Principal } from "../src/messaging/index.js";
 import type { Session, StoredMessage } from "../src/protocol/index.js";
 import { connectAgent } from "../src/sdk/index.js";
-import { sharedGateway } from "./helpers/fixture.js";
+import { httpAs, sharedGateway } from "./helpers/fixture.js";
 import { call, connect, type TestGateway, waitFor } from "./helpers/gateway.js";
 import { FAST } from "./sdk-fixtures.js";
 
@@ -26,17 +26,8 @@ function next<T>(socket: Socket, event: string): Promise<T> {
   });
 }
 
-async function http(node: TestGateway, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${await node.token("alice", "user")}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return res.status;
-}
+const http = async (node: TestGateway, method: string, path: string, body?: unknown) =>
+  (await httpAs(node, "alice", "user", method, path, body)).status;
 
 describe("live membership", () => {
   it("tells the added principal's sockets on another node, and the session's room, both ways", async () => {

@@ -7,7 +7,13 @@ import type { Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import type { Principal } from "../src/messaging/index.js";
 import type { ReceiptEvent } from "../src/protocol/index.js";
-import { connectAgent, connectUser, createSession, sharedGateway } from "./helpers/fixture.js";
+import {
+  connectAgent,
+  connectUser,
+  createSession,
+  httpAs,
+  sharedGateway,
+} from "./helpers/fixture.js";
 import {
   call,
   connect,
@@ -52,17 +58,8 @@ async function writes(gateway: TestGateway) {
   return { statements: of("statements"), rows: of("rows") };
 }
 
-async function http(sub: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${await node.token(sub, "user")}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const http = (sub: string, method: string, path: string, body?: unknown) =>
+  httpAs(node, sub, "user", method, path, body);
 
 describe("receipt", () => {
   it("acks the caller's watermarks and broadcasts them to the room in both namespaces", async () => {

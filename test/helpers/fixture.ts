@@ -91,3 +91,27 @@ export async function connectAgent(
 export async function createSession(node: TestGateway, owner: string, members: string[]) {
   return node.gateway.messaging.createSession({ id: owner, kind: "user" }, { members });
 }
+
+/** An HTTP call to `node` as principal `sub`: the status and the JSON body ({} when empty). */
+export async function httpAs(
+  node: TestGateway,
+  sub: string,
+  kind: "agent" | "user",
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${node.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${await node.token(sub, kind)}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
+}
