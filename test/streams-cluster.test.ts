@@ -120,6 +120,66 @@ describe("streams across nodes", () => {
     expect(deltasOf(seen, "c-join")).toEqual(["b"]);
   });
 
+  it("lists a stream opened before the node started, with its text so far, and relays the rest there", async () => {
+    const db = await createTestDatabase({ max: 5 });
+    cleanups.push(() => db.drop());
+    const a = await startNode({ db, nodeId: "st-a" });
+    cleanups.push(() => a.close());
+    await waitFor(() => a.gateway.realtime.clusterReady(), 10_000, "listener of a");
+    const session = await a.gateway.messaging.createSession(
+      { id: "alice", kind: "user" },
+      { members: ["bot"] },
+    );
+    const bot = await agentOn(a, "bot");
+    await streamText(bot, session.id, "c-before", ["Hello", ", "]);
+    // Started after the stream opened: it heard none of its relays.
+    const b = await startNode({ db, nodeId: "st-b" });
+    cleanups.push(() => b.close());
+    await waitFor(() => b.gateway.realtime.clusterReady(), 10_000, "listener of b");
+    const user = await userOn(b, "alice");
+    const seen = streamEvents(user);
+    // b learns it from a's answer to the ask b sends once its listener is up.
+    let streams: OpenStream[] = [];
+    await waitFor(
+      async () => {
+        const ack = await call<{ streams: OpenStream[] }>(user, "join_session", {
+          sessionId: session.id,
+        });
+        streams = ack.streams;
+        return streams.length > 0;
+      },
+      5_000,
+      "the stream in b's join ack",
+    );
+    expect(streams).toEqual([
+      expect.objectContaining({
+        id: "c-before",
+        senderId: "bot",
+        senderKind: "agent",
+        visibility: "session",
+        content: "Hello, ",
+        nextIndex: 2,
+      }),
+    ]);
+    await call(bot, "stream:delta", {
+      id: "c-before",
+      sessionId: session.id,
+      index: 2,
+      delta: "world",
+    });
+    await received(seen, "stream:delta", "c-before");
+    expect(deltasOf(seen, "c-before")).toEqual(["world"]);
+    expect(await call(bot, "stream:end", { id: "c-before", sessionId: session.id })).toMatchObject({
+      status: "success",
+      duplicate: false,
+    });
+    await received(seen, "message", "c-before");
+    expect(seen.at(-1)?.payload).toMatchObject({ content: "Hello, world" });
+    expect(await call(user, "join_session", { sessionId: session.id })).toMatchObject({
+      streams: [],
+    });
+  });
+
   it("aborts on every node at once when the sender's sockets on its node are gone", async () => {
     const { a, b, session } = await cluster();
     const bot = await agentOn(a, "bot");

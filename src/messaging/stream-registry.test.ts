@@ -139,4 +139,45 @@ describe("StreamRegistry", () => {
     registry.accept({ kind: "start", node: null, event: start("other", "carol") });
     expect(registry.openIn("s")).toHaveLength(KNOWN_PER_OPEN + 1);
   });
+
+  it("answers another node's sync with a snapshot of each stream it owns, and learns the others'", () => {
+    registry.reserve(start("mine"), true);
+    registry.accept({ kind: "start", node: "here", event: start("mine") });
+    registry.accept(delta("mine", 0, "He"));
+    registry.accept(delta("mine", 1, "llo"));
+    registry.accept({ kind: "start", node: "other", event: start("theirs", "carol") });
+    registry.accept({ kind: "start", node: null, event: start("fn", "dave") });
+    // Its own ask goes unanswered here.
+    registry.sync();
+    expect(published).toEqual([{ kind: "sync", node: "here" }]);
+    published = [];
+    expect(registry.accept({ kind: "sync", node: "other" })).toEqual([]);
+    expect(published).toEqual([
+      { kind: "snapshot", node: "here", event: start("mine"), content: "Hello", nextIndex: 2 },
+    ]);
+
+    // A stream it did not know: kept with its text; deltas that came first and it holds are
+    // dropped, the next is emitted.
+    registry.accept(delta("late", 1, "b", "erin"));
+    registry.accept(delta("late", 2, "c", "erin"));
+    const snapshot: StreamRelay = {
+      kind: "snapshot",
+      node: "other",
+      event: start("late", "erin"),
+      content: "ab",
+      nextIndex: 2,
+    };
+    expect(texts(registry.accept(snapshot))).toEqual(["c"]);
+    expect(registry.openIn("s").find((s) => s.id === "late")).toMatchObject({
+      content: "abc",
+      nextIndex: 3,
+    });
+    // One it knows already is left as it is.
+    expect(registry.accept({ ...snapshot, content: "zz", nextIndex: 5 })).toEqual([]);
+    expect(registry.openIn("s").find((s) => s.id === "late")).toMatchObject({ content: "abc" });
+    expect(texts(registry.accept(delta("late", 3, "d", "erin")))).toEqual(["d"]);
+    // Learned from another node: it expires like that node's other streams.
+    vi.advanceTimersByTime(IDLE + REPLICA_GRACE_MS);
+    expect(registry.get("late")).toBeUndefined();
+  });
 });

@@ -226,7 +226,58 @@ export class StreamRegistry {
         this.remove(entry);
         return entry.announced ? [{ ...relay, to: entry.to }] : [];
       }
+      case "sync":
+        if (relay.node !== this.options.nodeId) this.answerSync();
+        return [];
+      case "snapshot":
+        return this.learn(relay);
     }
+  }
+
+  /**
+   * Asks every node for the streams it owns: this node missed their relays (it started, or its
+   * listener was down).
+   */
+  sync(): void {
+    this.options.publish({ kind: "sync", node: this.options.nodeId });
+  }
+
+  /**
+   * One snapshot of each open stream this node owns. Only owners answer: every node holding a
+   * copy would multiply the answers, and a function's streams have no owner to ask. Each is one
+   * item of the fan-out batch, which packs them into NOTIFY-sized batches (a stream whose text
+   * alone is larger travels as an attachment, like a large delta); the owner's later deltas
+   * follow in the same queue.
+   */
+  private answerSync(): void {
+    for (const entry of [...this.streams.values()]) {
+      if (entry.owner !== "here" || !entry.announced) continue;
+      this.options.publish({
+        kind: "snapshot",
+        node: this.options.nodeId,
+        event: entry.start,
+        content: entry.parts.join(""),
+        nextIndex: entry.parts.length,
+      });
+    }
+  }
+
+  /** A stream from another node's snapshot, kept when this node does not know it yet. */
+  private learn(relay: StreamRelay & { kind: "snapshot" }): StreamRelay[] {
+    const { event, content, nextIndex } = relay;
+    if (relay.node === this.options.nodeId || this.streams.has(event.id)) return [];
+    if (!Number.isSafeInteger(nextIndex) || nextIndex < 0) return [];
+    const cap = this.options.maxOpenPerPrincipal * KNOWN_PER_OPEN;
+    if ((this.knownBySender.get(event.senderId) ?? 0) >= cap) return [];
+    const entry = this.add(event, "remote", false, true);
+    // The text so far as the first delta: only the count matters for the indexes to come.
+    entry.parts = new Array<string>(nextIndex).fill("");
+    if (nextIndex > 0) entry.parts[0] = content;
+    entry.bytes = byteLength(content);
+    // Deltas that came before the snapshot: those it already holds are dropped as retries.
+    const out: StreamRelay[] = [];
+    for (const delta of this.takeEarly(event.id)) out.push(...this.accept(delta));
+    return out;
   }
 
   /** A stored message: a stream with its id (same sender and session) is over. */

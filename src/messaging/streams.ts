@@ -72,6 +72,8 @@ export interface NodeStreams extends Streams {
   memberRemoved(sessionId: string, principalId: string): void;
   /** Where streams that expire without their owner are announced to this node's sockets. */
   setLocalEmitter(emit: (relay: StreamRelay) => void): void;
+  /** Asks the other nodes for the streams they own (this node missed their relays). */
+  resync(): void;
   /** Stops the timers (shutdown). */
   close(): void;
 }
@@ -406,6 +408,7 @@ export function createNodeStreams(deps: StreamsDeps & { nodeId: string }): NodeS
     setLocalEmitter(emit) {
       emitLocal = emit;
     },
+    resync: () => registry.sync(),
     close: () => registry.clear(),
   };
 }

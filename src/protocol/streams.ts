@@ -157,13 +157,24 @@ export type StreamAudience = {
  * node that owns the stream (it runs its idle and disconnect aborts), null when a serverless
  * function opened it. A delta travels without its audience (each node takes the stream's own,
  * and the many deltas stay small); `to` is set once a node has matched it to its stream. `end` is
- * never sent to clients: the stored `message` is.
+ * never sent to clients: the stored `message` is. `sync` (a node that missed relays: it started,
+ * or its listener came back) asks every node for the streams it owns; each answers with one
+ * `snapshot` per stream, its start and text so far, which only nodes that lack it take. Neither
+ * is sent to clients: a node's sockets learn a snapshot's stream from their `join_session` ack.
  */
 export type StreamRelay =
   | { kind: "start"; node: string | null; event: StreamStartEvent }
   | { kind: "delta"; event: StreamDeltaEvent; to?: StreamAudience }
   | { kind: "end"; id: string; sessionId: string; senderId: string }
-  | { kind: "abort"; event: StreamAbortEvent; to: StreamAudience };
+  | { kind: "abort"; event: StreamAbortEvent; to: StreamAudience }
+  | { kind: "sync"; node: string }
+  | {
+      kind: "snapshot";
+      node: string;
+      event: StreamStartEvent;
+      content: string;
+      nextIndex: number;
+    };
 
 export const StreamStartResult = z.object({
   id: z.string(),

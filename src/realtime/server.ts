@@ -222,9 +222,12 @@ export function createRealtimeServer(httpServer: HttpServer, deps: RealtimeDeps)
     ...(deps.headIntervalMs ? { intervalMs: deps.headIntervalMs } : {}),
   });
   // NOTIFYs sent while the listener was down are lost for good: tell every local room its head.
+  // Also runs when the listener first comes up: a starting node asks for presence and for the
+  // streams opened before it, whose relays it never heard.
   cluster.onListenerRestored(() => {
     void positioning.run(true);
     presence.resync();
+    deps.streams.resync();
   });
 
   // Everything below is shared by all sockets: a socket costs one bound middleware, a set entry

@@ -60,6 +60,10 @@ export function createStreamEmitter(namespaces: GatewayNamespace[]): StreamEmitt
       case "end":
         // Not a client event: the stored `message` is.
         return;
+      case "sync":
+      case "snapshot":
+        // Between nodes only: a snapshot's stream reaches sockets through their join ack.
+        return;
     }
   };
 }
