@@ -97,6 +97,30 @@ export function sourceAddress(index: number): string | undefined {
   return block === 0 ? undefined : `127.0.0.${1 + block}`;
 }
 
+/** Sessions and members for the gateway (the plain server has no membership). */
+export function membersOf(placed: Placed[]): Map<string, string[]> {
+  const members = new Map<string, string[]>();
+  for (const { spec } of placed) {
+    if (!spec.sessionId) continue;
+    const list = members.get(spec.sessionId) ?? [];
+    list.push(spec.sub);
+    members.set(spec.sessionId, list);
+  }
+  return members;
+}
+
+export async function connectTarget(ctx: Context, target: Target, group: string, placed: Placed[]) {
+  if (target.kind === "gateway") await createSessions(ctx, membersOf(placed));
+  const result = await connectGroup(ctx, target, group, placed);
+  if (result.failed > 0 || result.joinFailed > 0) {
+    ctx.options.log(
+      `  ${group}: ${result.failed} sockets failed to connect, ${result.joinFailed} joins failed` +
+        (result.firstError ? ` (first: ${result.firstError})` : ""),
+    );
+  }
+  return result;
+}
+
 /** Creates sessions and their members in the gateway's database, in bulk. */
 export async function createSessions(ctx: Context, members: Map<string, string[]>): Promise<void> {
   const sessionIds = [...members.keys()];

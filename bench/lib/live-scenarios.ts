@@ -9,8 +9,10 @@ import { type WritesBetween, writeSnapshot, writesBetween } from "./db-writes.js
 import {
   type Context,
   connectGroup,
+  connectTarget,
   createSessions,
   disconnectGroup,
+  membersOf,
   type Placed,
   type ServerNode,
   serverStats,
@@ -55,27 +57,6 @@ function sessionsOf(
     }
   }
   return placed;
-}
-
-function membersOf(placed: Placed[]): Map<string, string[]> {
-  const members = new Map<string, string[]>();
-  for (const { spec } of placed) {
-    if (!spec.sessionId) continue;
-    members.set(spec.sessionId, [...(members.get(spec.sessionId) ?? []), spec.sub]);
-  }
-  return members;
-}
-
-async function connectTarget(ctx: Context, target: Target, group: string, placed: Placed[]) {
-  if (target.kind === "gateway") await createSessions(ctx, membersOf(placed));
-  const result = await connectGroup(ctx, target, group, placed);
-  if (result.failed > 0 || result.joinFailed > 0) {
-    ctx.options.log(
-      `  ${group}: ${result.failed} sockets failed to connect, ${result.joinFailed} joins failed` +
-        (result.firstError ? ` (first: ${result.firstError})` : ""),
-    );
-  }
-  return result;
 }
 
 /** Waits for the workers' measured receptions to reach `expected`, or `drainMs`. */

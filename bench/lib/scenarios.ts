@@ -4,8 +4,7 @@
  */
 import {
   type Context,
-  connectGroup,
-  createSessions,
+  connectTarget,
   disconnectGroup,
   type Measured,
   type Placed,
@@ -23,30 +22,6 @@ import type { ScenarioName } from "./profiles.js";
 import type { ConnectResult, ServerStats } from "./protocol.js";
 
 const KINDS: TargetKind[] = ["gateway", "plain"];
-
-/** Sessions and members for the gateway (the plain server has no membership). */
-function membersOf(placed: Placed[]): Map<string, string[]> {
-  const members = new Map<string, string[]>();
-  for (const { spec } of placed) {
-    if (!spec.sessionId) continue;
-    const list = members.get(spec.sessionId) ?? [];
-    list.push(spec.sub);
-    members.set(spec.sessionId, list);
-  }
-  return members;
-}
-
-async function connectTarget(ctx: Context, target: Target, group: string, placed: Placed[]) {
-  if (target.kind === "gateway") await createSessions(ctx, membersOf(placed));
-  const result = await connectGroup(ctx, target, group, placed);
-  if (result.failed > 0 || result.joinFailed > 0) {
-    ctx.options.log(
-      `  ${group}: ${result.failed} sockets failed to connect, ${result.joinFailed} joins failed` +
-        (result.firstError ? ` (first: ${result.firstError})` : ""),
-    );
-  }
-  return result;
-}
 
 function sleep(ms: number) {
   return new Promise((resolve) => setTimeout(resolve, ms));
