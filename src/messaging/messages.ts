@@ -150,24 +150,46 @@ async function existingAppend(
   );
 }
 
+/**
+ * The ack of the caller's stored message `id` in `sessionId` (duplicate: true), undefined when
+ * no message has that id, CONFLICT when another sender or session has it.
+ */
+export async function storedAs(
+  pool: pg.Pool,
+  caller: Principal,
+  sessionId: string,
+  id: string,
+): Promise<AppendResult | undefined> {
+  const found = await withDb(() =>
+    pool.query<{ session_id: string; sender_id: string; seq: number; created_at: number }>(
+      "select session_id, sender_id, seq, (extract(epoch from created_at) * 1000)::bigint as created_at " +
+        "from messages where id = $1",
+      [id],
+    ),
+  );
+  const row = found.rows[0];
+  if (!row) return undefined;
+  if (row.session_id === sessionId && row.sender_id === caller.id) {
+    return { id, seq: Number(row.seq), createdAt: Number(row.created_at), duplicate: true };
+  }
+  throw new GatewayError(
+    "CONFLICT",
+    `Message id ${id} is already used by another sender or session`,
+  );
+}
+
 /** The original's ack when this id is stored, by the same sender, in the same session. */
 async function storedAppend(
   pool: pg.Pool,
   caller: Principal,
   input: MessageInput,
 ): Promise<AppendResult | undefined> {
-  const found = await withDb(() =>
-    pool.query<{ session_id: string; sender_id: string; seq: number; created_at: number }>(
-      "select session_id, sender_id, seq, (extract(epoch from created_at) * 1000)::bigint as created_at " +
-        "from messages where id = $1",
-      [input.id],
-    ),
-  );
-  const row = found.rows[0];
-  if (row && row.session_id === input.sessionId && row.sender_id === caller.id) {
-    return { id: input.id, seq: row.seq, createdAt: row.created_at, duplicate: true };
+  try {
+    return await storedAs(pool, caller, input.sessionId, input.id);
+  } catch (err) {
+    if (err instanceof GatewayError && err.code === "CONFLICT") return undefined;
+    throw err;
   }
-  return undefined;
 }
 
 /** The message as broadcast; `sender.name` is the display name to carry (else its id). */

@@ -27,6 +27,7 @@ import {
   type MessagePageResult,
   readMessages,
   readMessagesBefore,
+  storedAs,
 } from "./messages.js";
 import { createReceiptLedger, type ReceiptHint } from "./receipts.js";
 import { listSessions } from "./session-list.js";
@@ -40,7 +41,7 @@ import {
   requireMember,
   type SessionAccess,
 } from "./sessions.js";
-import { checkStreamStart, storedAs } from "./stream-checks.js";
+import { checkStreamStart } from "./stream-checks.js";
 import { noopPublisher, type Principal, type Publisher } from "./types.js";
 
 export interface MessagingDeps {

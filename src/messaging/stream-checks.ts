@@ -5,8 +5,7 @@
  */
 import type pg from "pg";
 import { type AppendResult, GatewayError, type StreamStartPayload } from "../protocol/index.js";
-import { withDb } from "./db-errors.js";
-import { checkMetadataSize } from "./messages.js";
+import { checkMetadataSize, storedAs } from "./messages.js";
 import { requireMember } from "./sessions.js";
 import type { Principal } from "./types.js";
 
@@ -37,32 +36,4 @@ export async function checkStreamStart(
     }
   }
   return storedAs(pool, caller, input.sessionId, input.id);
-}
-
-/**
- * The ack of the caller's stored message `id` in `sessionId` (duplicate: true), undefined when
- * no message has that id, CONFLICT when another sender or session has it.
- */
-export async function storedAs(
-  pool: pg.Pool,
-  caller: Principal,
-  sessionId: string,
-  id: string,
-): Promise<AppendResult | undefined> {
-  const found = await withDb(() =>
-    pool.query<{ session_id: string; sender_id: string; seq: number; created_at: number }>(
-      "select session_id, sender_id, seq, (extract(epoch from created_at) * 1000)::bigint as created_at " +
-        "from messages where id = $1",
-      [id],
-    ),
-  );
-  const row = found.rows[0];
-  if (!row) return undefined;
-  if (row.session_id === sessionId && row.sender_id === caller.id) {
-    return { id, seq: Number(row.seq), createdAt: Number(row.created_at), duplicate: true };
-  }
-  throw new GatewayError(
-    "CONFLICT",
-    `Message id ${id} is already used by another sender or session`,
-  );
 }
